@@ -1,0 +1,130 @@
+"""Sans-I/O AMI codec, in the manner of h11: bytes in, messages out; headers in, bytes out.
+
+Why bytes are split before they are decoded: a TCP read can end in the middle of a
+multi-byte UTF-8 character (``Chloé``); decoding only whole frames keeps every name
+intact, where decoding each read (panoramisk) loses the character.
+
+Why encoding refuses CR and LF: a value with a line break would let whoever
+controls it append headers to an action (an ``Application: System`` to an
+Originate, AST-2012-012). Every value that reaches Asterisk goes through here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from callcenter.ami.message import Banner, MalformedFrame, Message
+
+FRAME_END = b"\r\n\r\n"
+LINE_END = b"\r\n"
+DEFAULT_MAX_FRAME_BYTES = 1 << 20
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9_\-]+\Z")
+
+Frame = Message | Banner | MalformedFrame
+
+
+class AmiProtocolError(Exception):
+    """Base of the codec's errors; subclasses say whose fault it was."""
+
+
+class LocalProtocolError(AmiProtocolError):
+    """We tried to send something that is not valid AMI (or would be unsafe)."""
+
+
+class RemoteProtocolError(AmiProtocolError):
+    """The peer sent something we cannot frame at all (e.g. an unbounded frame)."""
+
+
+class AmiCodec:
+    """Frames a byte stream into AMI messages.
+
+    ``expect_banner`` is True on the client side (Asterisk greets first) and False
+    on the server side (the simulator reads actions straight away).
+    """
+
+    __slots__ = ("_buffer", "_expect_banner", "_max_frame_bytes")
+
+    def __init__(
+        self, *, expect_banner: bool = True, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    ) -> None:
+        self._buffer = b""
+        self._expect_banner = expect_banner
+        self._max_frame_bytes = max_frame_bytes
+
+    @property
+    def buffered_bytes(self) -> int:
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Add received bytes; return every frame they complete, in order."""
+        buf = self._buffer + data if self._buffer else data
+        out: list[Frame] = []
+        if self._expect_banner:
+            end = buf.find(LINE_END)
+            if end < 0:
+                self._keep(buf)
+                return out
+            out.append(Banner(buf[:end].decode("utf-8", "replace")))
+            buf = buf[end + 2 :]
+            self._expect_banner = False
+        frames = buf.split(FRAME_END)
+        self._keep(frames.pop())
+        for raw in frames:
+            if raw:
+                out.append(parse_frame(raw))
+        return out
+
+    def _keep(self, rest: bytes) -> None:
+        if len(rest) > self._max_frame_bytes:
+            self._buffer = b""
+            raise RemoteProtocolError(
+                f"frame exceeds {self._max_frame_bytes} bytes without a blank line"
+            )
+        self._buffer = rest
+
+
+def parse_frame(raw: bytes) -> Message | MalformedFrame:
+    """Parse one frame (without its terminating blank line)."""
+    text = raw.decode("utf-8", "replace")
+    headers: list[tuple[str, str]] = []
+    for line in text.split("\r\n"):
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or " " in name:
+            return MalformedFrame(raw, f"line without a header name: {line[:80]!r}")
+        headers.append((name, value[1:] if value.startswith(" ") else value))
+    if not headers:
+        return MalformedFrame(raw, "empty frame")
+    return Message.of(tuple(headers))
+
+
+HeaderSource = Iterable[tuple[str, str]] | Mapping[str, str]
+
+
+def _pairs(headers: HeaderSource) -> Iterable[tuple[str, str]]:
+    return headers.items() if isinstance(headers, Mapping) else headers
+
+
+def encode_frame(headers: HeaderSource) -> bytes:
+    """Encode headers as one frame, refusing anything that could inject lines."""
+    parts: list[str] = []
+    for name, value in _pairs(headers):
+        if not _HEADER_NAME.match(name):
+            raise LocalProtocolError(f"invalid AMI header name {name!r}")
+        if "\r" in value or "\n" in value:
+            raise LocalProtocolError(f"line break in the value of AMI header {name!r}")
+        parts.append(f"{name}: {value}\r\n")
+    parts.append("\r\n")
+    return "".join(parts).encode("utf-8")
+
+
+def encode_action(action: str, action_id: str, headers: HeaderSource = ()) -> bytes:
+    """Encode an action; ``Action`` and ``ActionID`` always come first."""
+    return encode_frame([("Action", action), ("ActionID", action_id), *_pairs(headers)])
+
+
+def encode_message(message: Message) -> bytes:
+    return encode_frame(message.headers)

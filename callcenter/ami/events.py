@@ -1,0 +1,118 @@
+"""Domain events: what the rest of callcenter learns from a PBX.
+
+Raw AMI never leaves ``callcenter/ami/``; the call tracker turns it into these.
+A call is identified by ``(pbx, linkedid)``: Linkedid names the whole call in
+Asterisk, while channel names repeat after a restart. An agent leg is identified
+by ``leg_id``, the ``ChannelId`` we chose when we originated it.
+
+``at`` is the receiving shell's clock (epoch seconds) when the frame arrived; the
+tracker has no clock of its own, so a replay is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+OfferFailure = Literal["no_answer", "busy", "unavailable", "canceled"]
+CallPhase = Literal["waiting", "ringing", "talking"]
+Party = Literal["caller", "agent"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallArrived:
+    """A caller raised ``UserEvent(CallCenterEnqueue)`` and now waits in the dialplan."""
+
+    pbx: str
+    linkedid: str
+    caller_channel: str
+    caller_uniqueid: str
+    caller_number: str
+    caller_name: str
+    queue: str
+    account: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegRinging:
+    pbx: str
+    linkedid: str
+    leg_id: str
+    agent_target: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegAnswered:
+    pbx: str
+    linkedid: str
+    leg_id: str
+    agent_target: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegFailed:
+    """An offer that did not reach the agent; the caller is untouched and still waits."""
+
+    pbx: str
+    linkedid: str
+    leg_id: str
+    agent_target: str
+    reason: OfferFailure
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bridged:
+    """Caller and agent leg are in one bridge: the conversation has started."""
+
+    pbx: str
+    linkedid: str
+    leg_id: str
+    agent_target: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHungUp:
+    """The caller's side went away; ``phase`` says where the call was at that moment."""
+
+    pbx: str
+    linkedid: str
+    phase: CallPhase
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHungUp:
+    """An answered agent leg ended (the agent hung up, or the call ended under it)."""
+
+    pbx: str
+    linkedid: str
+    leg_id: str
+    agent_target: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """Every channel of the call is gone. ``ended_by`` is who left the bridge first."""
+
+    pbx: str
+    linkedid: str
+    ended_by: Party | None
+    at: float
+
+
+DomainEvent = (
+    CallArrived
+    | AgentLegRinging
+    | AgentLegAnswered
+    | AgentLegFailed
+    | Bridged
+    | CallerHungUp
+    | AgentHungUp
+    | CallEnded
+)

@@ -1,0 +1,105 @@
+"""Service settings: ``config/callcenter.toml`` overlaid by ``CALLCENTER_*`` variables.
+
+Nothing is read at import time: ``load_settings()`` is called by the CLI and the
+result is passed down (``create_app(settings)``), so tests build their own.
+Nested values come from the environment with ``__``:
+``CALLCENTER_SIMULATOR__ENABLED=false``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/callcenter.toml")
+DEMO_SESSION_SECRET = "demo-only-session-secret-change-me"
+
+
+class PbxSettings(BaseModel):
+    """One Asterisk server reached over AMI (one ``[[pbx]]`` table)."""
+
+    name: str = Field(default="pbx1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    host: str = "127.0.0.1"
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = "callcenter"
+    secret: SecretStr = SecretStr("callcenter-secret")
+    ping_interval_s: float = Field(default=5.0, gt=0)
+
+
+class SimulatorSettings(BaseModel):
+    """The built-in PBX simulator that stands in for Asterisk in the embedded default."""
+
+    enabled: bool = True
+    #: Seconds between simulated inbound calls (mean of an exponential distribution).
+    call_interval_s: float = Field(default=3.0, gt=0)
+    #: Simulated callers hang up if not answered after this long (mean, seconds).
+    patience_s: float = Field(default=90.0, gt=0)
+    #: Conversation length (mean, seconds).
+    talk_time_s: float = Field(default=60.0, gt=0)
+    #: How long a simulated agent phone rings before it answers (seconds).
+    answer_delay_s: float = Field(default=2.0, ge=0)
+    #: Agents the simulator keeps Ready by itself; the rest wait for a person.
+    auto_agents: bool = True
+    seed: int | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALLCENTER_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./callcenter.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    #: Demo mode seeds demo users with known passwords; never on in production.
+    demo: bool = True
+    session_secret: SecretStr = SecretStr(DEMO_SESSION_SECRET)
+    #: Origins allowed to open the websockets (besides the page's own host).
+    allowed_origins: list[str] = Field(default_factory=list)
+    #: Region used to read caller numbers that are not in E.164 form.
+    default_region: str = "US"
+    #: Ring an agent this long before the offer counts as not answered.
+    ring_timeout_s: float = Field(default=15.0, gt=0)
+    pbx: list[PbxSettings] = Field(default_factory=lambda: [PbxSettings()])
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("CALLCENTER_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"CALLCENTER_CONFIG names a missing file: {path}")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the config file and environment; keyword overrides win."""
+    return Settings(**overrides)
