@@ -20,14 +20,15 @@ class AgentState(StrEnum):
 
 _ALLOWED: dict[AgentState, frozenset[AgentState]] = {
     AgentState.LOGGED_OUT: frozenset({AgentState.READY, AgentState.NOT_READY}),
-    AgentState.READY: frozenset(
-        {AgentState.NOT_READY, AgentState.RINGING, AgentState.LOGGED_OUT}
-    ),
+    AgentState.READY: frozenset({AgentState.NOT_READY, AgentState.RINGING, AgentState.LOGGED_OUT}),
     AgentState.NOT_READY: frozenset({AgentState.READY, AgentState.LOGGED_OUT}),
     # A ringing offer ends answered (on call), or failed / withdrawn (back to
     # ready, or not ready when the agent missed it).
-    AgentState.RINGING: frozenset({AgentState.ON_CALL, AgentState.READY, AgentState.NOT_READY}),
-    AgentState.ON_CALL: frozenset({AgentState.READY, AgentState.NOT_READY}),
+    AgentState.RINGING: frozenset(
+        {AgentState.ON_CALL, AgentState.READY, AgentState.NOT_READY, AgentState.LOGGED_OUT}
+    ),
+    # After a call: Ready, or what the agent asked for during it.
+    AgentState.ON_CALL: frozenset({AgentState.READY, AgentState.NOT_READY, AgentState.LOGGED_OUT}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Call orchestration: domain events in, routing decisions out, AMI actions sent."""

@@ -1,0 +1,510 @@
+"""The orchestrator: the single writer of live call-center state.
+
+Domain events from the PBX links and state requests from agents' pages come in;
+the router decides; offers go out as Originates; pops and state go to browsers;
+every step is written to the call history. All of it runs on one event loop and
+mutates state only in synchronous sections, so no two events interleave halfway.
+
+Rules it keeps (DESIGN "The flow of one call"):
+- an agent is reserved (RINGING) before the Originate is sent, so no agent is
+  ever offered two calls;
+- a failed offer leaves the caller untouched and puts the call back at its
+  original place; the agent who missed it goes Not Ready ("no answer"), except
+  when the offer was canceled because the caller left;
+- a state change an agent asks for during a call applies when the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import structlog
+
+from agents import AgentProfile, AgentState, InvalidTransition, transition
+from callcenter.ami import events as ev
+from callcenter.orchestration.ports import CallRecords, Dialer, OfferNotPlaced, PopBuilder
+from callcenter.orchestration.writer import OrderedWriter
+from callcenter.ports import AgentView, Notifier, WaitingCallView, Wallboard
+from routing import AvailableAgent, Decision, Offer, QueueRule, Router, WaitingCall
+
+log = structlog.get_logger(__name__)
+
+Phase = Literal["waiting", "ringing", "talking"]
+Clock = Callable[[], float]
+
+#: States a person may ask for from the agent page.
+REQUESTABLE = frozenset({AgentState.READY, AgentState.NOT_READY, AgentState.LOGGED_OUT})
+#: Why an agent went Not Ready after a failed offer, by the offer's failure.
+MISSED_OFFER_REASON = {"no_answer": "no answer", "busy": "busy", "unavailable": "unreachable"}
+
+
+@dataclass
+class LiveCall:
+    call_id: str
+    pbx: str
+    linkedid: str
+    queue: str
+    caller_channel: str
+    caller_number: str
+    caller_name: str
+    account: str
+    enqueued_at: float
+    phase: Phase = "waiting"
+    #: the leg now ringing or talking, and its agent
+    leg_id: str | None = None
+    agent_id: int | None = None
+    answered_by: int | None = None
+    caller_gone: bool = False
+    legs: dict[str, int] = field(default_factory=dict)
+    pop: asyncio.Task[dict[str, Any]] | None = None
+
+
+@dataclass
+class LiveAgent:
+    profile: AgentProfile
+    state: AgentState = AgentState.LOGGED_OUT
+    since: float = 0.0
+    reason: str | None = None
+    call_id: str | None = None
+    #: a change asked for during a call, applied when the call ends
+    pending: tuple[AgentState, str | None] | None = None
+
+
+class Orchestrator:
+    """Implements ``callcenter.ports.CallCenterDesk`` for the web layer."""
+
+    def __init__(
+        self,
+        *,
+        agents: Iterable[AgentProfile],
+        queues: Iterable[QueueRule],
+        dialers: Mapping[str, Dialer],
+        records: CallRecords,
+        pops: PopBuilder,
+        notifier: Notifier,
+        ring_timeout_s: float = 15.0,
+        clock: Clock = time.time,
+    ) -> None:
+        self._queues = {q.name: q for q in queues}
+        self._router = Router(self._queues.values())
+        self._agents = {a.agent_id: LiveAgent(a) for a in agents}
+        self._dialers = dict(dialers)
+        self._notifier = notifier
+        self._pops = pops
+        self._ring_timeout_s = ring_timeout_s
+        self._clock = clock
+        self._records = records
+        self._writer = OrderedWriter()
+        self._calls: dict[str, LiveCall] = {}
+        self._by_linkedid: dict[tuple[str, str], str] = {}
+        self._by_leg: dict[str, str] = {}
+        self._leg_numbers = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._writer.start()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._writer.stop()
+
+    async def settle(self) -> None:
+        """Wait for the offers in flight and the history writes (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._writer.flush()
+
+    # -- domain events ------------------------------------------------------
+
+    def handle(self, event: ev.DomainEvent) -> None:
+        """Apply one PBX event. Never raises: a surprising event is logged."""
+        try:
+            self._dispatch(event)
+        except Exception:
+            log.exception("event handling failed", event=type(event).__name__)
+
+    def _dispatch(self, event: ev.DomainEvent) -> None:
+        match event:
+            case ev.CallArrived():
+                self._call_arrived(event)
+            case ev.AgentLegRinging():
+                self._leg_ringing(event)
+            case ev.AgentLegAnswered() | ev.Bridged():
+                self._leg_answered(event.leg_id, event.at)
+            case ev.AgentLegFailed():
+                self._leg_failed(event)
+            case ev.CallerHungUp():
+                self._caller_hung_up(event)
+            case ev.AgentHungUp():
+                self._agent_hung_up(event)
+            case ev.CallEnded():
+                self._call_ended(event)
+
+    def _call_arrived(self, event: ev.CallArrived) -> None:
+        if (event.pbx, event.linkedid) in self._by_linkedid:
+            return
+        call = LiveCall(
+            call_id=uuid.uuid4().hex[:16],
+            pbx=event.pbx,
+            linkedid=event.linkedid,
+            queue=event.queue,
+            caller_channel=event.caller_channel,
+            caller_number=event.caller_number,
+            caller_name=event.caller_name,
+            account=event.account,
+            enqueued_at=event.at,
+        )
+        self._calls[call.call_id] = call
+        self._by_linkedid[(call.pbx, call.linkedid)] = call.call_id
+        # The CRM lookup starts now so the pop is ready when an agent rings.
+        call.pop = self._spawn(
+            self._pops(
+                call_id=call.call_id,
+                queue=call.queue,
+                caller_number=call.caller_number,
+                account=call.account,
+            )
+        )
+        self._write(
+            "call_enqueued",
+            lambda: self._records.call_enqueued(
+                call.call_id,
+                call.pbx,
+                call.linkedid,
+                call.queue,
+                call.caller_number,
+                None,
+                _utc(call.enqueued_at),
+            ),
+        )
+        if call.queue not in self._queues:
+            log.warning("call for an unknown queue waits unrouted", queue=call.queue)
+            return
+        waiting = WaitingCall(call.call_id, call.queue, call.enqueued_at)
+        self._apply(self._router.call_arrived(waiting, event.at))
+
+    def _leg_ringing(self, event: ev.AgentLegRinging) -> None:
+        call = self._call_of_leg(event.leg_id)
+        if call is None or call.leg_id != event.leg_id or call.agent_id is None:
+            return
+        self._notifier.to_agent(
+            call.agent_id, {"type": "call", "call_id": call.call_id, "status": "ringing"}
+        )
+
+    def _leg_answered(self, leg_id: str, at: float) -> None:
+        call = self._call_of_leg(leg_id)
+        if call is None or call.leg_id != leg_id or call.agent_id is None:
+            return
+        if call.phase == "talking":
+            return
+        call.phase = "talking"
+        call.answered_by = call.agent_id
+        agent = self._agents[call.agent_id]
+        self._set_state(agent, AgentState.ON_CALL, None, at)
+        self._router.call_left(call.call_id, at)
+        target = agent.profile.dial_string
+        self._write(
+            "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
+        )
+        self._write(
+            "call_answered",
+            lambda: self._records.call_answered(
+                call.call_id, agent.profile.agent_id, target, _utc(at)
+            ),
+        )
+        self._notifier.to_agent(
+            agent.profile.agent_id, {"type": "call", "call_id": call.call_id, "status": "talking"}
+        )
+
+    def _leg_failed(self, event: ev.AgentLegFailed) -> None:
+        call = self._call_of_leg(event.leg_id)
+        if call is None:
+            return
+        self._offer_failed(call, event.leg_id, event.reason, event.at)
+
+    def _offer_failed(self, call: LiveCall, leg_id: str, reason: str, at: float) -> None:
+        agent_id = call.legs.get(leg_id)
+        self._write("offer_result", lambda: self._records.offer_result(leg_id, reason, _utc(at)))
+        if call.leg_id != leg_id or agent_id is None:
+            return
+        call.leg_id = None
+        call.agent_id = None
+        agent = self._agents[agent_id]
+        agent.call_id = None
+        self._notifier.to_agent(agent_id, {"type": "pop_withdrawn", "call_id": call.call_id})
+        if reason == "canceled" or call.caller_gone:
+            self._finish_agent_call(agent, at)
+        else:
+            # RONA: whoever missed an offer is not offered the next one.
+            agent.pending = None
+            self._set_state(agent, AgentState.NOT_READY, MISSED_OFFER_REASON.get(reason), at)
+        if not call.caller_gone:
+            call.phase = "waiting"
+            self._apply(self._router.offer_failed(call.call_id, at))
+
+    def _caller_hung_up(self, event: ev.CallerHungUp) -> None:
+        call = self._call_of(event.pbx, event.linkedid)
+        if call is None or call.caller_gone:
+            return
+        call.caller_gone = True
+        self._router.call_left(call.call_id, event.at)
+        if call.phase == "ringing" and call.leg_id is not None:
+            self._spawn(self._hangup_leg(call, call.leg_id))
+
+    def _agent_hung_up(self, event: ev.AgentHungUp) -> None:
+        call = self._call_of_leg(event.leg_id)
+        if call is None:
+            return
+        agent_id = call.legs.get(event.leg_id)
+        if agent_id is not None and call.answered_by == agent_id:
+            self._end_agent_part(call, self._agents[agent_id], event.at)
+
+    def _call_ended(self, event: ev.CallEnded) -> None:
+        call = self._call_of(event.pbx, event.linkedid)
+        if call is None:
+            return
+        self._router.call_left(call.call_id, event.at)
+        if call.agent_id is not None:
+            self._end_agent_part(call, self._agents[call.agent_id], event.at)
+        answered = call.answered_by is not None
+        outcome = "answered" if answered else "abandoned"
+        phase = None if answered else ("ringing" if call.phase == "ringing" else "waiting")
+        self._write(
+            "call_ended",
+            lambda: self._records.call_ended(
+                call.call_id, outcome, phase, event.ended_by, _utc(event.at)
+            ),
+        )
+        del self._calls[call.call_id]
+        del self._by_linkedid[(call.pbx, call.linkedid)]
+        for leg in call.legs:
+            self._by_leg.pop(leg, None)
+        if call.pop is not None and not call.pop.done():
+            call.pop.cancel()
+
+    def _end_agent_part(self, call: LiveCall, agent: LiveAgent, at: float) -> None:
+        if agent.call_id != call.call_id:
+            return
+        was_talking = call.phase == "talking" and call.answered_by == agent.profile.agent_id
+        call.agent_id = None
+        call.leg_id = None
+        agent.call_id = None
+        status = "ended" if was_talking else None
+        if status:
+            self._notifier.to_agent(
+                agent.profile.agent_id, {"type": "call", "call_id": call.call_id, "status": status}
+            )
+        else:
+            self._notifier.to_agent(
+                agent.profile.agent_id, {"type": "pop_withdrawn", "call_id": call.call_id}
+            )
+        self._finish_agent_call(agent, at)
+
+    def _finish_agent_call(self, agent: LiveAgent, at: float) -> None:
+        """After a call (or a canceled offer): the pending request, else Ready."""
+        wanted, reason = agent.pending or (AgentState.READY, None)
+        agent.pending = None
+        self._set_state(agent, wanted, reason, at)
+
+    # -- routing decisions --------------------------------------------------
+
+    def _apply(self, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            if isinstance(decision, Offer):
+                self._make_offer(decision)
+
+    def _make_offer(self, offer: Offer) -> None:
+        call = self._calls[offer.call_id]
+        agent = self._agents[offer.agent_id]
+        now = self._clock()
+        leg_id = f"agentleg-{call.call_id}-{next(self._leg_numbers)}"
+        call.phase = "ringing"
+        call.leg_id = leg_id
+        call.agent_id = agent.profile.agent_id
+        call.legs[leg_id] = agent.profile.agent_id
+        self._by_leg[leg_id] = call.call_id
+        agent.call_id = call.call_id
+        self._set_state(agent, AgentState.RINGING, None, now)
+        self._write(
+            "offer_made",
+            lambda: self._records.offer_made(
+                call.call_id, leg_id, agent.profile.agent_id, agent.profile.dial_string, _utc(now)
+            ),
+        )
+        self._spawn(self._place_offer(call, agent, leg_id))
+        self._spawn(self._push_pop(call, agent.profile.agent_id, leg_id))
+
+    async def _place_offer(self, call: LiveCall, agent: LiveAgent, leg_id: str) -> None:
+        dialer = self._dialers.get(call.pbx)
+        try:
+            if dialer is None:
+                raise OfferNotPlaced(f"no link to PBX {call.pbx!r}")
+            await dialer.originate_agent_leg(
+                leg_id=leg_id,
+                call_id=call.call_id,
+                agent_target=agent.profile.dial_string,
+                caller_channel=call.caller_channel,
+                ring_timeout_s=self._ring_timeout_s,
+                caller_id_number=call.caller_number,
+                caller_id_name=call.caller_name,
+            )
+        except OfferNotPlaced as exc:
+            log.warning("offer not placed", call_id=call.call_id, leg_id=leg_id, error=str(exc))
+            if call.call_id in self._calls:
+                self._offer_failed(call, leg_id, "unavailable", self._clock())
+
+    async def _push_pop(self, call: LiveCall, agent_id: int, leg_id: str) -> None:
+        if call.pop is None:
+            return
+        try:
+            pop = await asyncio.shield(call.pop)
+        except Exception:
+            log.exception("screen-pop failed", call_id=call.call_id)
+            return
+        if call.leg_id != leg_id:
+            return  # the offer is over already
+        pop = {**pop, "routed_because": self._routed_because(call, agent_id)}
+        self._notifier.to_agent(agent_id, {"type": "pop", "call_id": call.call_id, "pop": pop})
+
+    def _routed_because(self, call: LiveCall, agent_id: int) -> str:
+        rule = self._queues.get(call.queue)
+        if rule is None:
+            return f"queue {call.queue}"
+        level = self._agents[agent_id].profile.skills.get(rule.required_skill, 0)
+        return (
+            f"Longest-idle agent with skill {rule.required_skill} "
+            f"(proficiency {level}) for queue {call.queue}"
+        )
+
+    async def _hangup_leg(self, call: LiveCall, leg_id: str) -> None:
+        dialer = self._dialers.get(call.pbx)
+        if dialer is None:
+            return
+        try:
+            await dialer.hangup_leg(leg_id)
+        except Exception:
+            log.exception("hanging up a ringing leg failed", leg_id=leg_id)
+
+    # -- agents -------------------------------------------------------------
+
+    def agent_view(self, agent_id: int) -> AgentView:
+        agent = self._agents[agent_id]
+        call = self._calls.get(agent.call_id) if agent.call_id else None
+        return AgentView(
+            agent_id=agent.profile.agent_id,
+            login=agent.profile.login,
+            name=agent.profile.name,
+            state=agent.state,
+            since=agent.since,
+            reason=agent.reason,
+            call_id=agent.call_id,
+            queue=call.queue if call else None,
+        )
+
+    async def set_agent_state(
+        self, agent_id: int, state: AgentState, reason: str | None = None
+    ) -> AgentView:
+        agent = self._agents[agent_id]
+        if state not in REQUESTABLE:
+            raise InvalidTransition(agent.state, state)
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            agent.pending = (state, reason)
+        else:
+            self._set_state(agent, state, reason, self._clock())
+        return self.agent_view(agent_id)
+
+    def _set_state(
+        self, agent: LiveAgent, state: AgentState, reason: str | None, at: float
+    ) -> None:
+        previous = agent.state
+        agent.state = transition(previous, state)
+        agent.reason = reason if state == AgentState.NOT_READY else None
+        if previous != state:
+            agent.since = at
+            agent_id = agent.profile.agent_id
+            self._write(
+                "agent_state",
+                lambda: self._records.agent_state_changed(agent_id, state.value, reason, _utc(at)),
+            )
+        self._notifier.to_agent(
+            agent.profile.agent_id,
+            {"type": "state", "agent": _view_json(self.agent_view(agent.profile.agent_id))},
+        )
+        if state == AgentState.READY:
+            available = AvailableAgent(agent.profile.agent_id, agent.profile.skills, agent.since)
+            self._apply(self._router.agent_available(available, at))
+        else:
+            self._router.agent_unavailable(agent.profile.agent_id)
+
+    # -- views --------------------------------------------------------------
+
+    def wallboard(self) -> Wallboard:
+        waiting = [
+            WaitingCallView(c.call_id, c.queue, c.caller_number, c.enqueued_at)
+            for c in sorted(self._calls.values(), key=lambda c: c.enqueued_at)
+            if c.phase in ("waiting", "ringing") and not c.caller_gone
+        ]
+        agents = [self.agent_view(a) for a in sorted(self._agents)]
+        return Wallboard(waiting=waiting, agents=agents, at=self._clock())
+
+    def current_pop(self, agent_id: int) -> dict[str, Any] | None:
+        agent = self._agents.get(agent_id)
+        call = self._calls.get(agent.call_id) if agent and agent.call_id else None
+        if call is None or call.pop is None or not call.pop.done() or call.pop.cancelled():
+            return None
+        if call.pop.exception() is not None:
+            return None
+        return {**call.pop.result(), "routed_because": self._routed_because(call, agent_id)}
+
+    def agent_ids(self) -> list[int]:
+        return sorted(self._agents)
+
+    def live_call_count(self) -> int:
+        return len(self._calls)
+
+    # -- helpers ------------------------------------------------------------
+
+    def _call_of(self, pbx: str, linkedid: str) -> LiveCall | None:
+        call_id = self._by_linkedid.get((pbx, linkedid))
+        return self._calls.get(call_id) if call_id else None
+
+    def _call_of_leg(self, leg_id: str) -> LiveCall | None:
+        call_id = self._by_leg.get(leg_id)
+        return self._calls.get(call_id) if call_id else None
+
+    def _write(self, step: str, write: Callable[[], Any]) -> None:
+        self._writer.submit(step, write)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+def _utc(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, tz=UTC)
+
+
+def _view_json(view: AgentView) -> dict[str, Any]:
+    return {
+        "agent_id": view.agent_id,
+        "login": view.login,
+        "name": view.name,
+        "state": view.state.value,
+        "since": view.since,
+        "reason": view.reason,
+        "call_id": view.call_id,
+        "queue": view.queue,
+    }
