@@ -1,0 +1,81 @@
+"""Builders of the AMI actions callcenter sends, from validated values only.
+
+Why so strict: Originate is as dangerous as a shell (AST-2012-012). An offer only
+ever originates into our fixed ``callcenter-connect`` context with an allowlisted
+set of variables, and every value is checked against what it may look like
+(a dial string, a channel name, an id) before it is placed in a header. The codec
+refuses CR/LF on top of that.
+"""
+
+from __future__ import annotations
+
+import re
+
+CONNECT_CONTEXT = "callcenter-connect"
+
+_DIAL_STRING = re.compile(r"(?:PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+\-/]{1,80}\Z")
+_CHANNEL = re.compile(r"[A-Za-z0-9_.@+\-/;]{1,120}\Z")
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
+_NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
+_NAME_UNSAFE = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
+
+Headers = list[tuple[str, str]]
+
+
+class InvalidActionValue(ValueError):
+    """A value that may not go into an AMI action; names the field and the reason."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason} (got {value[:40]!r})")
+        self.field = field
+
+
+def _check(field: str, value: str, pattern: re.Pattern[str], reason: str) -> str:
+    if not pattern.match(value):
+        raise InvalidActionValue(field, value, reason)
+    return value
+
+
+def caller_id(name: str, number: str) -> str:
+    """A ``"Name" <number>`` string; unsafe characters are dropped from the name and
+    a number that is not digits is left out."""
+    clean_name = _NAME_UNSAFE.sub("", name)[:40].strip()
+    clean_number = number if _NUMBER.match(number) else ""
+    return f'"{clean_name}" <{clean_number}>'
+
+
+def originate_agent_leg(
+    *,
+    leg_id: str,
+    call_id: str,
+    agent_target: str,
+    caller_channel: str,
+    ring_timeout_s: float,
+    caller_id_number: str,
+    caller_id_name: str,
+    record: bool = False,
+) -> Headers:
+    """Headers of the Originate that rings an agent and bridges them to the caller."""
+    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
+    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
+    _check("agent_target", agent_target, _DIAL_STRING, "not a dial string (TECH/resource)")
+    _check("caller_channel", caller_channel, _CHANNEL, "not a channel name")
+    if not 0 < ring_timeout_s <= 600:
+        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
+    return [
+        ("Channel", agent_target),
+        ("Context", CONNECT_CONTEXT),
+        ("Exten", "s"),
+        ("Priority", "1"),
+        ("Async", "true"),
+        ("Timeout", str(int(ring_timeout_s * 1000))),
+        ("ChannelId", leg_id),
+        ("CallerID", caller_id(caller_id_name, caller_id_number)),
+        ("Variable", f"CC_CALL_ID={call_id}"),
+        ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
+        ("Variable", f"CC_RECORD={1 if record else 0}"),
+    ]
+
+
+def hangup(channel: str) -> Headers:
+    return [("Channel", _check("channel", channel, _CHANNEL, "not a channel name"))]
