@@ -47,7 +47,12 @@ class SimulatorSettings(BaseModel):
     talk_time_s: float = Field(default=60.0, gt=0)
     #: How long a simulated agent phone rings before it answers (seconds).
     answer_delay_s: float = Field(default=2.0, ge=0)
-    #: Agents the simulator keeps Ready by itself; the rest wait for a person.
+    #: How long the softphone of an agent meant for a person rings before it
+    #: auto-answers (long enough to read the pop while it rings).
+    person_answer_delay_s: float = Field(default=4.0, ge=0)
+    #: Whether simulated customers call in by themselves.
+    callers: bool = True
+    #: Whether simulated agents press Ready by themselves; the rest wait for a person.
     auto_agents: bool = True
     seed: int | None = None
 
