@@ -176,23 +176,31 @@ class Orchestrator:
                 account=call.account,
             )
         )
-        self._write(
-            "call_enqueued",
-            lambda: self._records.call_enqueued(
-                call.call_id,
-                call.pbx,
-                call.linkedid,
-                call.queue,
-                call.caller_number,
-                None,
-                _utc(call.enqueued_at),
-            ),
-        )
+        self._write("call_enqueued", lambda: self._record_enqueued(call))
         if call.queue not in self._queues:
             log.warning("call for an unknown queue waits unrouted", queue=call.queue)
             return
         waiting = WaitingCall(call.call_id, call.queue, call.enqueued_at)
         self._apply(self._router.call_arrived(waiting, event.at))
+
+    async def _record_enqueued(self, call: LiveCall) -> None:
+        """Written once the CRM lookup is done, so the record names the customer."""
+        customer_id: int | None = None
+        if call.pop is not None:
+            try:
+                customer = (await asyncio.shield(call.pop)).get("customer") or {}
+                customer_id = customer.get("id")
+            except Exception:
+                log.warning("call recorded without a customer: CRM lookup failed")
+        await self._records.call_enqueued(
+            call.call_id,
+            call.pbx,
+            call.linkedid,
+            call.queue,
+            call.caller_number,
+            customer_id,
+            _utc(call.enqueued_at),
+        )
 
     def _leg_ringing(self, event: ev.AgentLegRinging) -> None:
         call = self._call_of_leg(event.leg_id)
@@ -290,8 +298,6 @@ class Orchestrator:
         del self._by_linkedid[(call.pbx, call.linkedid)]
         for leg in call.legs:
             self._by_leg.pop(leg, None)
-        if call.pop is not None and not call.pop.done():
-            call.pop.cancel()
 
     def _end_agent_part(self, call: LiveCall, agent: LiveAgent, at: float) -> None:
         if agent.call_id != call.call_id:

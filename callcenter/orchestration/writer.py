@@ -54,6 +54,12 @@ class OrderedWriter:
                 step, write = item
                 try:
                     await write()
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
+                    # A write that was cancelled from inside must not stop the writer.
+                    log.error("history write cancelled", step=step)
                 except Exception:
                     log.exception("history write failed", step=step)
             finally:

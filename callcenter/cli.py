@@ -1,0 +1,97 @@
+"""The ``callcenter`` command: serve, migrate, seed, simulate, replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from callcenter.logs import configure_logging
+from callcenter.settings import load_settings
+
+app = typer.Typer(help="callcenter: a call-center routing service (ACD) for Asterisk.")
+
+
+@app.command()
+def serve() -> None:
+    """Run the service (web UI, AMI links, router; the PBX simulator when enabled)."""
+    import uvicorn
+
+    from callcenter.service import create_app
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic) up to the newest."""
+    from callcenter.db.migrate import run_migrations
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    run_migrations(settings.database_url)
+    typer.echo("database migrated")
+
+
+@app.command()
+def seed(
+    customers: Annotated[int, typer.Option(min=0, help="demo customers")] = 3000,
+    agents: Annotated[int, typer.Option(min=2, help="demo agents")] = 20,
+) -> None:
+    """Fill the database with demo data (idempotent: a second run adds nothing)."""
+    from callcenter.db.seed import seed_demo
+    from callcenter.db.session import make_engine, make_session_factory
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if not settings.demo:
+        raise typer.BadParameter("demo data is only seeded in demo mode (CALLCENTER_DEMO=true)")
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            summary = await seed_demo(
+                make_session_factory(engine), customers=customers, agents=agents
+            )
+        finally:
+            await engine.dispose()
+        typer.echo(f"seeded: {summary}")
+
+    asyncio.run(run())
+
+
+@app.command()
+def simulate() -> None:
+    """Run only the PBX simulator, as a stand-alone Asterisk twin on the first [[pbx]]
+    address, with simulated callers and the database's agents' phones."""
+    from callcenter.simulate_main import run_simulator
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    asyncio.run(run_simulator(settings))
+
+
+@app.command()
+def replay(
+    capture: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Print, one JSON object per line, each call understood from a raw AMI capture
+    (with its sibling .actions file when there is one)."""
+    from callcenter.replay import replay_file
+
+    for call in replay_file(capture):
+        typer.echo(json.dumps(call, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    app()

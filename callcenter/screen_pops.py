@@ -1,0 +1,29 @@
+"""Adapter from the orchestrator's PopBuilder port to ``screenpop.build_pop``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from screenpop.pop import build_pop
+
+
+class ScreenPops:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], default_region: str) -> None:
+        self._sessions = sessions
+        self._default_region = default_region
+
+    async def __call__(
+        self, *, call_id: str, queue: str, caller_number: str, account: str
+    ) -> dict[str, Any]:
+        pop = await build_pop(
+            self._sessions,
+            call_id=call_id,
+            queue=queue,
+            caller_number=caller_number,
+            account=account,
+            default_region=self._default_region,
+            routed_because="",
+        )
+        return pop.model_dump(mode="json")

@@ -1,0 +1,191 @@
+"""The composition root: ``create_app(settings)`` builds the whole service.
+
+Nothing is built at import time. The FastAPI lifespan opens the database, applies
+migrations, loads agents and queues, starts the embedded PBX simulator when it is
+enabled, connects one AMI link per ``[[pbx]]`` entry and starts the orchestrator;
+it stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agents import AgentState
+from callcenter import demo
+from callcenter.db.directory import load_agents, load_queues, simulated_agents
+from callcenter.db.migrate import run_migrations
+from callcenter.db.records import CallRecorder
+from callcenter.db.seed import demo_caller_numbers
+from callcenter.db.session import make_engine, make_session_factory
+from callcenter.db.users import make_authenticator
+from callcenter.orchestration.orchestrator import Orchestrator
+from callcenter.pbx_link import PbxLink
+from callcenter.ports import AgentView, Wallboard
+from callcenter.screen_pops import ScreenPops
+from callcenter.settings import DEMO_SESSION_SECRET, Settings
+from callcenter.web.app import create_web_app
+from callcenter.web.hub import Hub
+from routing import QueueRule
+
+log = structlog.get_logger(__name__)
+
+
+class DeskProxy:
+    """The web app is built before the lifespan has an orchestrator; this forwards
+    to it once it exists (and says 'not ready' until then)."""
+
+    def __init__(self) -> None:
+        self.target: Orchestrator | None = None
+
+    def _orchestrator(self) -> Orchestrator:
+        if self.target is None:
+            raise RuntimeError("the call center is still starting")
+        return self.target
+
+    def agent_view(self, agent_id: int) -> AgentView:
+        return self._orchestrator().agent_view(agent_id)
+
+    async def set_agent_state(
+        self, agent_id: int, state: AgentState, reason: str | None = None
+    ) -> AgentView:
+        return await self._orchestrator().set_agent_state(agent_id, state, reason)
+
+    def wallboard(self) -> Wallboard:
+        return self._orchestrator().wallboard()
+
+    def current_pop(self, agent_id: int) -> dict[str, Any] | None:
+        return self._orchestrator().current_pop(agent_id)
+
+
+class Runtime:
+    """What the lifespan built, kept on ``app.state.runtime`` for tests and probes."""
+
+    def __init__(self) -> None:
+        self.engine: AsyncEngine | None = None
+        self.orchestrator: Orchestrator | None = None
+        self.links: dict[str, PbxLink] = {}
+        self.simulator: Any = None
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.demo and settings.session_secret.get_secret_value() == DEMO_SESSION_SECRET:
+        raise RuntimeError(
+            "CALLCENTER_SESSION_SECRET must be set outside demo mode (the default is public)"
+        )
+    hub = Hub()
+    desk = DeskProxy()
+    runtime = Runtime()
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    runtime.engine = engine
+
+    async def readiness() -> dict[str, bool]:
+        checks: dict[str, bool] = {"database": False}
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:
+            log.warning("readiness: database unreachable")
+        for pbx in settings.pbx:
+            link = runtime.links.get(pbx.name)
+            checks[f"pbx:{pbx.name}"] = bool(link and link.connected)
+        return checks
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            await asyncio.to_thread(run_migrations, settings.database_url)
+            agents = await load_agents(sessions)
+            queues = await load_queues(sessions)
+            simulated_ids = {a.agent_id for a in await simulated_agents(sessions)}
+
+            if settings.simulator.enabled:
+                simulator = demo.build_simulator(
+                    settings.pbx[0],
+                    settings.simulator,
+                    agents,
+                    simulated_ids,
+                    {q.did: q.name for q in queues if q.did},
+                )
+                await simulator.start()
+                stack.push_async_callback(simulator.stop)
+                runtime.simulator = simulator
+
+            orchestrator_ref: list[Orchestrator] = []
+            links = {
+                pbx.name: PbxLink(pbx, lambda e: orchestrator_ref[0].handle(e))
+                for pbx in settings.pbx
+            }
+            orchestrator = Orchestrator(
+                agents=agents,
+                queues=[QueueRule(q.name, q.skill) for q in queues],
+                dialers=links,
+                records=CallRecorder(sessions),
+                pops=ScreenPops(sessions, settings.default_region),
+                notifier=hub,
+                ring_timeout_s=settings.ring_timeout_s,
+            )
+            orchestrator_ref.append(orchestrator)
+            orchestrator.start()
+            stack.push_async_callback(orchestrator.stop)
+            desk.target = orchestrator
+            runtime.orchestrator = orchestrator
+            runtime.links = links
+
+            for link in links.values():
+                await link.start()
+                stack.push_async_callback(link.stop)
+
+            if settings.simulator.enabled and settings.simulator.callers:
+                numbers = await demo_caller_numbers(sessions)
+                callers = demo.build_callers(
+                    runtime.simulator, settings.simulator, numbers, [q.name for q in queues]
+                )
+                _background(stack, callers.run(), "demo-callers")
+            if settings.simulator.enabled and settings.simulator.auto_agents:
+                _background(
+                    stack,
+                    demo.keep_simulated_agents_ready(orchestrator, simulated_ids),
+                    "demo-agents",
+                )
+            log.info(
+                "callcenter started",
+                agents=len(agents),
+                queues=[q.name for q in queues],
+                pbx=[p.name for p in settings.pbx],
+                simulator=settings.simulator.enabled,
+            )
+            yield
+            log.info("callcenter stopping")
+
+    app = create_web_app(
+        desk=desk,
+        hub=hub,
+        authenticate=make_authenticator(sessions),
+        session_secret=settings.session_secret.get_secret_value(),
+        allowed_origins=settings.allowed_origins,
+        readiness=readiness,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+def _background(stack: AsyncExitStack, coro: Any, name: str) -> None:
+    task = asyncio.create_task(coro, name=name)
+
+    async def cancel() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    stack.push_async_callback(cancel)

@@ -1,0 +1,119 @@
+"""Fixtures shared across the suite: free ports, a seeded demo database, a running
+service (uvicorn + the built-in PBX simulator) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callcenter.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed_database(url: str, *, customers: int = 200) -> None:
+    from callcenter.db.migrate import run_migrations
+    from callcenter.db.seed import seed_demo
+    from callcenter.db.session import make_engine, make_session_factory
+
+    run_migrations(url)
+
+    async def run() -> None:
+        engine = make_engine(url)
+        try:
+            await seed_demo(make_session_factory(engine), customers=customers)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def seeded_db_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'callcenter.db'}"
+    seed_database(url)
+    return url
+
+
+def demo_settings(db_url: str, **simulator: Any) -> Settings:
+    """Settings for a service on loopback with its own simulator, nothing automatic
+    unless asked: no simulated callers, no simulated agents pressing Ready."""
+    sim = {
+        "enabled": True,
+        "callers": False,
+        "auto_agents": False,
+        "answer_delay_s": 0.2,
+        "person_answer_delay_s": 0.5,
+        "talk_time_s": 1.0,
+        "patience_s": 60.0,
+        "seed": 3,
+        **simulator,
+    }
+    return Settings(
+        database_url=db_url,
+        http_port=free_port(),
+        pbx=[{"name": "pbx1", "host": "127.0.0.1", "port": free_port()}],
+        simulator=sim,
+        ring_timeout_s=5.0,
+    )
+
+
+@dataclass
+class RunningService:
+    settings: Settings
+    app: Any
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
+    def call_soon(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` on the service's event loop (the simulator lives there)."""
+        self.loop.call_soon_threadsafe(fn, *args)
+
+
+def run_service(settings: Settings) -> Iterator[RunningService]:
+    """Serve the real app with uvicorn in a thread, as `callcenter serve` does."""
+    import uvicorn
+
+    from callcenter.service import create_app
+
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=settings.http_port, log_config=None, lifespan="on"
+        )
+    )
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        loops.append(loop)
+        loop.run_until_complete(server.serve())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="callcenter-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the service did not start")
+        time.sleep(0.05)
+    try:
+        yield RunningService(settings, app, loops[0])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
