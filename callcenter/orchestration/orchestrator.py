@@ -359,6 +359,7 @@ class Orchestrator:
             await dialer.originate_agent_leg(
                 leg_id=leg_id,
                 call_id=call.call_id,
+                linkedid=call.linkedid,
                 agent_target=agent.profile.dial_string,
                 caller_channel=call.caller_channel,
                 ring_timeout_s=self._ring_timeout_s,

@@ -17,6 +17,7 @@ class Dialer(Protocol):
         *,
         leg_id: str,
         call_id: str,
+        linkedid: str,
         agent_target: str,
         caller_channel: str,
         ring_timeout_s: float,

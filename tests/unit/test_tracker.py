@@ -1,0 +1,266 @@
+"""The call tracker: raw AMI in, domain events out (captures of a real Asterisk 22)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from callcenter.ami import events as ev
+from callcenter.ami.codec import AmiCodec
+from callcenter.ami.message import Message
+from callcenter.ami.tracker import CallTracker
+from callcenter.replay import announce, read_actions, replay_events, split_connections
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
+
+
+def _messages(capture: str) -> list[Message]:
+    streams = split_connections((FIXTURES / capture).read_bytes())
+    return [f for s in streams for f in AmiCodec().feed(s) if isinstance(f, Message)]
+
+
+def _events(capture: str) -> list[ev.DomainEvent]:
+    return list(replay_events(FIXTURES / capture))
+
+
+def _kinds(events: list[ev.DomainEvent]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def _timeless(events: list[ev.DomainEvent]) -> list[ev.DomainEvent]:
+    return [dataclasses.replace(e, at=0.0) for e in events]
+
+
+def _originates(capture: str) -> dict[str, Message]:
+    return {
+        a.message.action_id: a.message
+        for a in read_actions((FIXTURES / capture).with_suffix(".actions"))
+        if a.message.action_id and a.message.action == "Originate"
+    }
+
+
+def test_happy_path_reports_the_whole_life_of_the_call_in_order() -> None:
+    events = _events("01-happy-path.ami")
+    assert _kinds(events) == [
+        "CallArrived",
+        "AgentLegRinging",
+        "AgentLegAnswered",
+        "Bridged",
+        "CallerHungUp",
+        "CallEnded",
+        "AgentHungUp",
+    ]
+    arrived = events[0]
+    assert isinstance(arrived, ev.CallArrived)
+    assert arrived.caller_channel == "Local/100@callcenter-inbound-00000000;2"
+    assert arrived.caller_uniqueid == "pbx1-1795387815.1"
+    assert (arrived.caller_number, arrived.caller_name) == ("+14155550123", "Alice Martin")
+    assert (arrived.queue, arrived.account) == ("sales", "")
+    assert all(e.linkedid == "pbx1-1795387815.0" for e in events)
+
+
+def test_account_digits_reach_the_call() -> None:
+    (arrived, *_) = _events("04-abandon-waiting.ami")
+    assert isinstance(arrived, ev.CallArrived)
+    assert (arrived.queue, arrived.account) == ("support", "40012345")
+
+
+def test_caller_hanging_up_during_ringing_cancels_the_offer_before_the_call_ends() -> None:
+    events = _events("05-abandon-ringing.ami")
+    assert _kinds(events)[-3:] == ["CallerHungUp", "AgentLegFailed", "CallEnded"]
+    hung_up, failed, ended = events[-3:]
+    assert isinstance(hung_up, ev.CallerHungUp) and hung_up.phase == "ringing"
+    assert isinstance(failed, ev.AgentLegFailed) and failed.reason == "canceled"
+    assert isinstance(ended, ev.CallEnded) and ended.ended_by == "caller"
+
+
+def test_unreachable_pjsip_agent_fails_at_once_without_any_channel() -> None:
+    failed = [e for e in _events("12-agent-unreachable.ami") if isinstance(e, ev.AgentLegFailed)]
+    assert [(f.leg_id, f.agent_target, f.reason) for f in failed] == [
+        ("agentleg-c0012-1", "PJSIP/agent1001", "unavailable")
+    ]
+
+
+def test_no_answer_and_busy_are_told_apart() -> None:
+    reasons = [
+        e.reason
+        for capture in ("02-agent-no-answer.ami", "03-agent-busy.ami")
+        for e in _events(capture)
+        if isinstance(e, ev.AgentLegFailed)
+    ]
+    assert reasons == ["no_answer", "busy"]
+
+
+def test_agent_hanging_up_first_ends_the_call_by_the_agent() -> None:
+    events = _events("06-agent-hangs-up-first.ami")
+    assert _kinds(events).index("AgentHungUp") < _kinds(events).index("CallerHungUp")
+    ended = events[-1]
+    assert isinstance(ended, ev.CallEnded) and ended.ended_by == "agent"
+
+
+def test_agent_leg_with_the_callers_linkedid_is_never_taken_for_the_caller() -> None:
+    # After BridgeEnter the agent leg carries the caller's Linkedid (wire fact);
+    # its hangup must be the agent's, and the caller hangs up exactly once.
+    events = _events("01-happy-path.ami")
+    assert _kinds(events).count("CallerHungUp") == 1
+    (agent_gone,) = [e for e in events if isinstance(e, ev.AgentHungUp)]
+    assert agent_gone.leg_id == "agentleg-c0001"
+
+
+def test_conference_legs_are_tied_to_the_call_by_call_id_not_linkedid() -> None:
+    events = _events("16-conference-hold-warm-transfer.ami")
+    bridged = [e for e in events if isinstance(e, ev.Bridged)]
+    assert [(b.leg_id, b.linkedid) for b in bridged] == [
+        ("agentleg-c0016-1", "pbx1-1795388904.2384"),
+        ("agentleg-c0016-2", "pbx1-1795388904.2384"),
+    ]
+    ended = events[_kinds(events).index("CallEnded")]
+    assert isinstance(ended, ev.CallEnded) and ended.ended_by == "caller"
+
+
+def test_hold_in_the_conference_is_not_a_new_conversation() -> None:
+    # The caller leaves the ConfBridge for hold and comes back: one Bridged per leg.
+    events = _events("16-conference-hold-warm-transfer.ami")
+    assert _kinds(events).count("Bridged") == 2
+
+
+def test_redirect_out_of_the_bridge_and_a_second_offer_keep_one_call() -> None:
+    events = _events("08-transfer.ami")
+    assert {e.linkedid for e in events} == {"pbx1-1795387878.32"}
+    assert [e.leg_id for e in events if isinstance(e, ev.Bridged)] == [
+        "agentleg-c0008-1",
+        "agentleg-c0008-2",
+    ]
+    assert _kinds(events).count("CallArrived") == 1
+
+
+def test_supervisor_and_leftover_channels_never_become_calls() -> None:
+    events = _events("09-supervisor-whisper.ami") + _events("10-resync-snapshot.ami")
+    arrived = [e.linkedid for e in events if isinstance(e, ev.CallArrived)]
+    assert arrived == ["pbx1-1795387888.40", "pbx1-1795387895.47", "pbx1-1795387896.49"]
+    assert not any("spy" in getattr(e, "leg_id", "") for e in events)
+
+
+def test_a_snapshot_list_fed_to_the_tracker_changes_nothing() -> None:
+    tracker = CallTracker("pbx1")
+    snapshot = [m for m in _messages("10-resync-snapshot.ami") if m.event == "CoreShowChannel"]
+    assert len(snapshot) == 10
+    assert [e for m in snapshot for e in tracker.feed(m, 1.0)] == []
+    assert tracker.live_calls == []
+
+
+def test_a_recycled_channel_name_is_a_different_channel() -> None:
+    tracker = CallTracker("pbx1")
+    for i, msg in enumerate(_messages("04-abandon-waiting.ami")):
+        tracker.feed(msg, float(i))
+    reuse = dict(
+        Channel="Local/200@callcenter-inbound-00000007;2",
+        Uniqueid="pbx1-1795399999.1",
+        Linkedid="pbx1-1795399999.0",
+    )
+    assert tracker.feed(Message.build(Event="Newchannel", **reuse), 100.0) == []
+    assert tracker.feed(Message.build(Event="Hangup", Cause="16", **reuse), 101.0) == []
+
+
+def test_the_same_capture_always_gives_the_same_events() -> None:
+    assert _events("16-conference-hold-warm-transfer.ami") == _events(
+        "16-conference-hold-warm-transfer.ami"
+    )
+
+
+def test_an_offer_announced_after_its_response_is_caught_up_on_the_next_frame() -> None:
+    originates = _originates("01-happy-path.ami")
+    tracker = CallTracker("pbx1")
+    events: list[ev.DomainEvent] = []
+    for i, msg in enumerate(_messages("01-happy-path.ami")):
+        events += tracker.feed(msg, float(i))
+        if msg.event == "OriginateResponse" and msg.action_id == "cc-3":
+            announce(tracker, originates["cc-3"])
+    # The leg's phone is already up by then, so only its ringing is lost.
+    assert _kinds(events) == [
+        "CallArrived",
+        "AgentLegAnswered",
+        "Bridged",
+        "CallerHungUp",
+        "CallEnded",
+        "AgentHungUp",
+    ]
+
+
+def test_an_offer_announced_before_the_call_arrives_binds_when_its_leg_shows_up() -> None:
+    originates = _originates("02-agent-no-answer.ami")
+    tracker = CallTracker("pbx1")
+    for action in originates.values():
+        announce(tracker, action)
+    events: list[ev.DomainEvent] = []
+    for i, msg in enumerate(_messages("02-agent-no-answer.ami")):
+        events += tracker.feed(msg, float(i))
+    assert _timeless(events) == _timeless(_events("02-agent-no-answer.ami"))
+
+
+def test_resync_ends_calls_that_vanished_while_the_link_was_down() -> None:
+    tracker = CallTracker("pbx1")
+    messages = _messages("04-abandon-waiting.ami")
+    enqueue = next(i for i, m in enumerate(messages) if m.event == "UserEvent")
+    for i, msg in enumerate(messages[: enqueue + 1]):
+        tracker.feed(msg, float(i))
+    assert tracker.live_calls == ["pbx1-1795387858.16"]
+    events = tracker.resync(live_uniqueids=set(), at=500.0)
+    assert _kinds(events) == ["CallerHungUp", "CallEnded"]
+    assert events[0] == ev.CallerHungUp("pbx1", "pbx1-1795387858.16", "waiting", 500.0)
+    assert tracker.live_calls == []
+
+
+def test_resync_keeps_calls_still_up_and_fails_offers_whose_leg_is_gone() -> None:
+    originates = _originates("05-abandon-ringing.ami")
+    tracker = CallTracker("pbx1")
+    messages = _messages("05-abandon-ringing.ami")
+    enqueue = next(i for i, m in enumerate(messages) if m.event == "UserEvent")
+    for i, msg in enumerate(messages[: enqueue + 1]):
+        tracker.feed(msg, float(i))
+    announce(tracker, originates["cc-3"])  # sent, but the link died before any answer
+    caller_channels = {"pbx1-1795387862.18", "pbx1-1795387862.19"}
+    events = tracker.resync(live_uniqueids=caller_channels, at=500.0)
+    assert events == [
+        ev.AgentLegFailed(
+            "pbx1",
+            "pbx1-1795387862.18",
+            "agentleg-c0005-1",
+            "Local/2001@agent-sim",
+            "unavailable",
+            500.0,
+        )
+    ]
+    assert tracker.live_calls == ["pbx1-1795387862.18"]
+
+
+def test_after_resync_a_ringing_leg_ends_by_its_hangup_cause() -> None:
+    tracker = CallTracker("pbx1")
+    messages = _messages("02-agent-no-answer.ami")
+    originates = _originates("02-agent-no-answer.ami")
+    ringing = next(i for i, m in enumerate(messages) if m.event == "DialState")
+    for i, msg in enumerate(messages[: ringing + 1]):
+        if msg.is_response and msg.action_id in originates:
+            announce(tracker, originates[msg.action_id])
+        tracker.feed(msg, float(i))
+    live = {"pbx1-1795387846.5", "pbx1-1795387846.6", "agentleg-c0002-1", "agentleg-c0002-1;2"}
+    assert tracker.resync(live, at=50.0) == []
+    # The OriginateResponse went to the old connection; the Hangup cause tells.
+    hangup = next(
+        m for m in messages if m.event == "Hangup" and m.get("Uniqueid") == "agentleg-c0002-1"
+    )
+    (failed,) = tracker.feed(hangup, 60.0)
+    assert isinstance(failed, ev.AgentLegFailed) and failed.reason == "no_answer"
+
+
+def test_announcing_the_same_offer_twice_reports_it_once() -> None:
+    originates = _originates("01-happy-path.ami")
+    tracker = CallTracker("pbx1")
+    events: list[ev.DomainEvent] = []
+    for i, msg in enumerate(_messages("01-happy-path.ami")):
+        if msg.is_response and msg.action_id == "cc-3":
+            announce(tracker, originates["cc-3"])
+            announce(tracker, originates["cc-3"])
+        events += tracker.feed(msg, float(i))
+    assert _kinds(events).count("Bridged") == 1
+    assert _kinds(events).count("AgentLegAnswered") == 1
