@@ -1,0 +1,111 @@
+"""``create_web_app``: the FastAPI app for agents' and supervisors' browsers.
+
+It knows the call center only through ``callcenter.ports`` (a desk to ask, a hub
+to listen to, an authenticator), so the composition root decides what stands
+behind them and tests pass small fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from callcenter.ports import Authenticator, CallCenterDesk
+from callcenter.web.auth import LoginThrottle, Sessions
+from callcenter.web.context import Readiness, WebContext
+from callcenter.web.hub import Hub
+from callcenter.web.routes_api import api_router
+from callcenter.web.routes_health import health_router
+from callcenter.web.routes_pages import STATIC_DIR, pages_router
+from callcenter.web.routes_ws import ws_router
+from callcenter.web.security_headers import SecurityHeaders
+from callcenter.web.wallboard_feed import push_wallboards
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_web_app(
+    *,
+    desk: CallCenterDesk,
+    hub: Hub,
+    authenticate: Authenticator,
+    session_secret: str,
+    allowed_origins: Sequence[str] = (),
+    readiness: Readiness | None = None,
+    lifespan: Lifespan | None = None,
+    wallboard_interval_s: float = 1.0,
+    login_throttle: LoginThrottle | None = None,
+) -> FastAPI:
+    context = WebContext(
+        desk=desk,
+        hub=hub,
+        authenticate=authenticate,
+        sessions=Sessions(session_secret),
+        throttle=login_throttle or LoginThrottle(),
+        allowed_origins=frozenset(origin.rstrip("/").lower() for origin in allowed_origins),
+        readiness=readiness,
+        wallboard_interval_s=wallboard_interval_s,
+    )
+    app = FastAPI(
+        title="callcenter",
+        lifespan=_with_wallboard_feed(lifespan),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.web = context
+    app.add_exception_handler(RequestValidationError, _invalid_input)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders)
+    app.include_router(health_router())
+    app.include_router(api_router())
+    app.include_router(ws_router())
+    app.include_router(pages_router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _with_wallboard_feed(
+    outer: Lifespan | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The caller's lifespan, plus the wallboard feed running inside it (so the feed
+    stops before whatever the desk depends on)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if outer is not None:
+                await stack.enter_async_context(outer(app))
+            context = web_context_of(app)
+            feed = asyncio.create_task(
+                push_wallboards(context.desk, context.hub, context.wallboard_interval_s),
+                name="wallboard-feed",
+            )
+            try:
+                yield
+            finally:
+                feed.cancel()
+                await asyncio.gather(feed, return_exceptions=True)
+
+    return lifespan
+
+
+def web_context_of(app: FastAPI) -> WebContext:
+    context: WebContext = app.state.web
+    return context
+
+
+async def _invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each bad field and why, without echoing the input back (it may be
+    a password)."""
+    errors = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ())]
+        field = ".".join(part for part in location if part not in ("body", "query", "path"))
+        errors.append({"field": field or "body", "reason": error.get("msg", "invalid")})
+    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -1,0 +1,38 @@
+"""What every route of the web app needs, kept on ``app.state.web``.
+
+Routes reach it through the request rather than through module globals, so one
+process can hold several apps (tests build one per test) and nothing exists
+before ``create_web_app`` runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import cast
+
+from starlette.requests import HTTPConnection
+
+from callcenter.ports import Authenticator, CallCenterDesk
+from callcenter.web.auth import LoginThrottle, Sessions
+from callcenter.web.hub import Hub
+
+Readiness = Callable[[], Awaitable[dict[str, bool]]]
+
+
+@dataclass(frozen=True, slots=True)
+class WebContext:
+    desk: CallCenterDesk
+    hub: Hub
+    authenticate: Authenticator
+    sessions: Sessions
+    throttle: LoginThrottle
+    #: origins allowed besides the request's own (lower case, no trailing slash)
+    allowed_origins: frozenset[str]
+    readiness: Readiness | None
+    #: seconds between wallboard snapshots pushed while a wallboard is open
+    wallboard_interval_s: float
+
+
+def web_context(conn: HTTPConnection) -> WebContext:
+    return cast(WebContext, conn.app.state.web)

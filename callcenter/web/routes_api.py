@@ -1,0 +1,126 @@
+"""The JSON API: login/logout, the agent's own state, the wallboard snapshot."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents import AgentState, InvalidTransition
+from callcenter.ports import Principal, Role
+from callcenter.web.auth import SESSION_COOKIE
+from callcenter.web.context import web_context
+from callcenter.web.guards import check_origin, require_login, require_roles
+from callcenter.web.views import agent_json, principal_json, wallboard_json
+
+log = structlog.get_logger(__name__)
+
+AgentPrincipal = Annotated[Principal, Depends(require_roles(Role.AGENT))]
+SupervisorPrincipal = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+AnyPrincipal = Annotated[Principal, Depends(require_login)]
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class StateRequest(BaseModel):
+    """Only what an agent may ask for: ringing and on-call are the call flow's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["ready", "not_ready", "logged_out"]
+    reason: str | None = Field(default=None, max_length=100)
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api")
+    router.add_api_route("/login", login, methods=["POST"], dependencies=[Depends(check_origin)])
+    router.add_api_route("/logout", logout, methods=["POST"], dependencies=[Depends(check_origin)])
+    router.add_api_route("/me", me, methods=["GET"])
+    router.add_api_route("/agent/me", my_agent, methods=["GET"])
+    router.add_api_route(
+        "/agent/state", set_my_state, methods=["POST"], dependencies=[Depends(check_origin)]
+    )
+    router.add_api_route("/wallboard", wallboard, methods=["GET"])
+    return router
+
+
+async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+    context = web_context(request)
+    address = request.client.host if request.client else "unknown"
+    retry_after_s = context.throttle.retry_after_s(body.username, address)
+    if retry_after_s is not None:
+        log.warning("login throttled", username=body.username, address=address)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins, try again later",
+            headers={"Retry-After": str(max(1, round(retry_after_s)))},
+        )
+    principal = await context.authenticate(body.username, body.password)
+    if principal is None:
+        context.throttle.failed(body.username, address)
+        log.info("login failed", username=body.username, address=address)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    context.throttle.succeeded(body.username, address)
+    response.set_cookie(
+        SESSION_COOKIE,
+        context.sessions.issue(principal),
+        max_age=context.sessions.max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    log.info("login", username=principal.username, user_id=principal.user_id)
+    return principal_json(principal)
+
+
+async def logout(request: Request, response: Response) -> dict[str, bool]:
+    web_context(request).sessions.revoke(request.cookies.get(SESSION_COOKIE))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return {"ok": True}
+
+
+async def me(principal: AnyPrincipal) -> dict[str, Any]:
+    return principal_json(principal)
+
+
+async def my_agent(principal: AgentPrincipal, request: Request) -> dict[str, Any]:
+    agent_id = _agent_id(principal)
+    try:
+        view = web_context(request).desk.agent_view(agent_id)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "agent not found") from None
+    return agent_json(view)
+
+
+async def set_my_state(
+    body: StateRequest, principal: AgentPrincipal, request: Request
+) -> dict[str, Any]:
+    agent_id = _agent_id(principal)
+    try:
+        view = await web_context(request).desk.set_agent_state(
+            agent_id, AgentState(body.state), body.reason
+        )
+    except InvalidTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "agent not found") from None
+    log.info("agent state asked", agent_id=agent_id, state=body.state, reason=body.reason)
+    return agent_json(view)
+
+
+async def wallboard(principal: SupervisorPrincipal, request: Request) -> dict[str, Any]:
+    return {"type": "wallboard", **wallboard_json(web_context(request).desk.wallboard())}
+
+
+def _agent_id(principal: Principal) -> int:
+    if principal.agent_id is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this user is not linked to an agent")
+    return principal.agent_id

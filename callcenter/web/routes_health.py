@@ -1,0 +1,43 @@
+"""Liveness and readiness probes for the process supervisor / load balancer.
+
+Liveness says only that the process answers (restart it if not); readiness says
+whether it can do its job (database, PBX links), so a balancer can route away
+without a restart loop.
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from callcenter.web.context import web_context
+
+log = structlog.get_logger(__name__)
+
+
+def health_router() -> APIRouter:
+    router = APIRouter()
+    router.add_api_route("/healthz", healthz, methods=["GET"])
+    router.add_api_route("/readyz", readyz, methods=["GET"])
+    return router
+
+
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+async def readyz(request: Request) -> JSONResponse:
+    readiness = web_context(request).readiness
+    try:
+        checks = await readiness() if readiness is not None else {}
+    except Exception:
+        log.exception("readiness check raised")
+        checks = {"readiness": False}
+    ready = all(checks.values())
+    body: dict[str, object] = {"ready": ready, "checks": checks}
+    if not ready:
+        body["failing"] = sorted(name for name, ok in checks.items() if not ok)
+    return JSONResponse(
+        body, status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE
+    )

@@ -1,0 +1,187 @@
+"""The two websockets: an agent's own feed and the supervisors' wallboard feed.
+
+Each connection is checked at the handshake (Origin, session cookie, role) and
+refused before ``accept`` so nothing is sent to a stranger. After that one task
+writes (draining the connection's hub queue) and one task reads (pings only, size
+and rate limited); whichever stops first ends the connection, so a stalled
+browser never holds anything but its own task.
+
+Close codes the pages act on: 4401 not logged in, 4403 wrong role (both: go to
+the login page), 1008 policy (foreign Origin, flooding), 1009 frame too big, 1013
+too slow to keep up (reconnect and start from a fresh snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from callcenter.ports import Principal, Role
+from callcenter.web.context import web_context
+from callcenter.web.guards import has_any_role, origin_allowed, principal_of
+from callcenter.web.hub import SlowConsumer, Subscription, encode
+from callcenter.web.views import agent_json, wallboard_json
+
+log = structlog.get_logger(__name__)
+
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_SERVER_ERROR = 1011
+CLOSE_TRY_AGAIN = 1013
+
+#: Browsers only send pings; anything bigger is not ours.
+MAX_FRAME_CHARS = 4096
+#: A page pings every ~25 s; this many frames in the window is a misbehaving client.
+MAX_FRAMES_PER_WINDOW = 30
+FRAME_WINDOW_S = 10.0
+
+
+class _FrameTooBig(Exception):
+    pass
+
+
+class _Flooding(Exception):
+    pass
+
+
+def ws_router() -> APIRouter:
+    router = APIRouter()
+    router.add_api_websocket_route("/ws/agent", agent_socket)
+    router.add_api_websocket_route("/ws/wallboard", wallboard_socket)
+    return router
+
+
+async def agent_socket(websocket: WebSocket) -> None:
+    principal = await _admit(websocket, (Role.AGENT,))
+    if principal is None:
+        return
+    agent_id = principal.agent_id
+    if agent_id is None:
+        await websocket.close(code=CLOSE_FORBIDDEN, reason="user is not an agent")
+        return
+    context = web_context(websocket)
+    # Subscribe before reading the state so no push falls between the two.
+    with context.hub.agent_subscription(agent_id) as subscription:
+        try:
+            view = context.desk.agent_view(agent_id)
+        except KeyError:
+            await websocket.close(code=CLOSE_FORBIDDEN, reason="unknown agent")
+            return
+        await websocket.accept()
+        await websocket.send_text(
+            encode({"type": "state", "agent": agent_json(view), "now": time.time()})
+        )
+        pop = context.desk.current_pop(agent_id)
+        if pop is not None:
+            await websocket.send_text(
+                encode({"type": "pop", "call_id": pop.get("call_id"), "pop": pop})
+            )
+        log.info("agent page connected", agent_id=agent_id)
+        await _relay(websocket, subscription)
+        log.info("agent page disconnected", agent_id=agent_id)
+
+
+async def wallboard_socket(websocket: WebSocket) -> None:
+    principal = await _admit(websocket, (Role.SUPERVISOR, Role.ADMIN))
+    if principal is None:
+        return
+    context = web_context(websocket)
+    with context.hub.wallboard_subscription() as subscription:
+        await websocket.accept()
+        board = wallboard_json(context.desk.wallboard())
+        await websocket.send_text(encode({"type": "wallboard", **board}))
+        await _relay(websocket, subscription)
+
+
+async def _admit(websocket: WebSocket, roles: tuple[Role, ...]) -> Principal | None:
+    if not origin_allowed(websocket):
+        log.warning("websocket from a foreign origin refused", origin=websocket.headers["origin"])
+        await websocket.close(code=CLOSE_POLICY, reason="origin not allowed")
+        return None
+    principal = principal_of(websocket)
+    if principal is None:
+        await websocket.close(code=CLOSE_NOT_LOGGED_IN, reason="not logged in")
+        return None
+    if not has_any_role(principal, roles):
+        await websocket.close(code=CLOSE_FORBIDDEN, reason="role not allowed")
+        return None
+    return principal
+
+
+async def _relay(websocket: WebSocket, subscription: Subscription) -> None:
+    writer = asyncio.create_task(_write(websocket, subscription))
+    reader = asyncio.create_task(_read(websocket, subscription))
+    try:
+        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # Also when the server shuts down and cancels this handler mid-wait.
+        writer.cancel()
+        reader.cancel()
+    # asyncio.wait, not gather: should this handler be cancelled meanwhile, the
+    # CancelledError raised is its own, which the server's cancel scope expects.
+    await asyncio.wait({writer, reader})
+    first = next(iter(done))
+    for task in (writer, reader):
+        if task is not first and not task.cancelled():
+            task.exception()  # retrieved so a second failure is not reported as lost
+    code = _close_code(first)
+    if code is not None:
+        with contextlib.suppress(Exception):  # the peer may be gone already
+            await websocket.close(code=code)
+
+
+def _close_code(task: asyncio.Task[None]) -> int | None:
+    """How to end the connection, given the task that stopped first."""
+    error = task.exception()
+    if error is None or isinstance(error, WebSocketDisconnect | OSError):
+        return None  # the browser left (a send to a vanished peer raises OSError)
+    if isinstance(error, SlowConsumer):
+        return CLOSE_TRY_AGAIN
+    if isinstance(error, _FrameTooBig):
+        return CLOSE_TOO_BIG
+    if isinstance(error, _Flooding):
+        return CLOSE_POLICY
+    log.error("websocket failed", exc_info=error)
+    return CLOSE_SERVER_ERROR
+
+
+async def _write(websocket: WebSocket, subscription: Subscription) -> None:
+    while True:
+        await websocket.send_text(await subscription.next())
+
+
+async def _read(websocket: WebSocket, subscription: Subscription) -> None:
+    recent: deque[float] = deque()
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        now = time.monotonic()
+        recent.append(now)
+        while recent and recent[0] <= now - FRAME_WINDOW_S:
+            recent.popleft()
+        if len(recent) > MAX_FRAMES_PER_WINDOW:
+            raise _Flooding
+        frame = message.get("text") or message.get("bytes") or ""
+        if len(frame) > MAX_FRAME_CHARS:
+            raise _FrameTooBig
+        if _frame_type(frame) == "ping":
+            subscription.push(encode({"type": "pong"}))
+
+
+def _frame_type(frame: str | bytes) -> str | None:
+    try:
+        parsed: Any = json.loads(frame)
+    except ValueError:
+        return None
+    return parsed.get("type") if isinstance(parsed, dict) else None

@@ -1,0 +1,183 @@
+"use strict";
+
+/* The agent desktop: own state with Ready / Not ready, call status, and the
+   customer screen-pop pushed over /ws/agent. */
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const CALL_TEXT = { ringing: "Ringing\u2026", talking: "Talking", ended: "Call ended" };
+  let agent = null;
+  let clockOffsetS = 0; // server clock minus this browser's clock
+  let popCallId = null;
+
+  function nowS() {
+    return Date.now() / 1000 + clockOffsetS;
+  }
+
+  function showAgent(view) {
+    agent = view;
+    $("agent-name").textContent = `${view.name} (${view.login})`;
+    const badge = $("agent-state");
+    badge.textContent = cc.stateLabel(view.state);
+    badge.dataset.state = view.state;
+    badge.className = `badge big state-${view.state}`;
+    $("agent-reason").textContent =
+      view.state === "not_ready" && view.reason ? `Reason: ${view.reason}` : "";
+    $("btn-ready").disabled = view.state === "ready";
+    $("btn-not-ready").disabled = view.state === "not_ready";
+    if (view.state === "ringing") showCall("ringing");
+    else if (view.state === "on_call") showCall("talking");
+    else $("agent-pending").textContent = "";
+    tick();
+  }
+
+  function tick() {
+    if (agent) $("agent-since").textContent = cc.duration(nowS() - agent.since);
+  }
+
+  async function askState(state) {
+    $("agent-error").textContent = "";
+    const body = { state };
+    if (state === "not_ready") body.reason = $("not-ready-reason").value;
+    const result = await cc.api("/api/agent/state", { method: "POST", body });
+    if (result.ok) {
+      const busy = result.data.state === "ringing" || result.data.state === "on_call";
+      $("agent-pending").textContent = busy
+        ? `${cc.stateLabel(state)} will apply after this call.`
+        : "";
+      showAgent(result.data);
+    } else if (result.status !== 401) {
+      $("agent-error").textContent = cc.errorText(result.data, "The change was refused.");
+    }
+  }
+
+  function showCall(status) {
+    const line = $("call-status");
+    line.textContent = CALL_TEXT[status] || "No call";
+    line.dataset.status = status;
+    line.className = `call-status ${status}`;
+  }
+
+  function money(value) {
+    if (value === null || value === undefined || value === "") return "\u2014";
+    const number = Number(value);
+    if (Number.isNaN(number)) return String(value);
+    return number.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
+  function showCustomer(customer) {
+    $("pop-customer-name").textContent = customer ? customer.name : "";
+    $("pop-no-customer").hidden = Boolean(customer);
+    const tier = $("pop-tier");
+    tier.hidden = !(customer && customer.tier);
+    tier.textContent = customer && customer.tier ? customer.tier : "";
+    $("pop-account").textContent = (customer && customer.account_number) || "\u2014";
+    $("pop-ltv").textContent = money(customer ? customer.lifetime_value : null);
+    $("pop-notes").textContent = (customer && customer.notes) || "\u2014";
+  }
+
+  function showMatches(pop) {
+    const matches = Array.isArray(pop.matches) ? pop.matches : [];
+    const box = $("pop-matches");
+    box.replaceChildren();
+    $("pop-matches-box").hidden = matches.length < 2;
+    if (matches.length < 2) return;
+    matches.forEach((match, index) => {
+      const label = [match.name, match.account_number, match.tier].filter(Boolean).join(" \u00b7 ");
+      const chosen = pop.customer && match.id === pop.customer.id;
+      const button = cc.el(
+        "button",
+        { type: "button", class: chosen ? "chosen" : "", "data-testid": `pop-match-${index}` },
+        label || `Customer ${match.id}`,
+      );
+      button.addEventListener("click", () => {
+        for (const other of box.children) other.classList.remove("chosen");
+        button.classList.add("chosen");
+        showCustomer({ ...(pop.customer || {}), ...match });
+      });
+      box.append(button);
+    });
+  }
+
+  function showInteractions(rows) {
+    const body = $("pop-interactions");
+    body.replaceChildren(
+      ...rows.map((row) =>
+        cc.el(
+          "tr",
+          {},
+          cc.el("td", {}, row.occurred_at ? new Date(row.occurred_at).toLocaleString() : ""),
+          cc.el("td", {}, row.channel || ""),
+          cc.el("td", {}, row.disposition || ""),
+          cc.el("td", { class: "notes" }, row.notes || ""),
+        ),
+      ),
+    );
+    $("pop-no-interactions").hidden = rows.length > 0;
+  }
+
+  function showPop(callId, pop) {
+    popCallId = callId || pop.call_id || null;
+    $("pop").dataset.callId = popCallId || "";
+    $("pop-caller").textContent = pop.caller_number || "\u2014";
+    $("pop-queue").textContent = pop.queue || "\u2014";
+    $("pop-why").textContent = pop.routed_because || "\u2014";
+    $("pop-why-box").hidden = !pop.routed_because;
+    $("pop-crm-unavailable").hidden = pop.crm_available !== false;
+    $("pop-new-contact").hidden = !pop.new_contact;
+    showCustomer(pop.customer || null);
+    showMatches(pop);
+    showInteractions(Array.isArray(pop.last_interactions) ? pop.last_interactions : []);
+    $("pop").hidden = false;
+    $("pop-empty").hidden = true;
+  }
+
+  function clearPop(callId) {
+    if (callId && popCallId && callId !== popCallId) return; // an older call's withdrawal
+    popCallId = null;
+    $("pop").hidden = true;
+    $("pop").dataset.callId = "";
+    $("pop-empty").hidden = false;
+    for (const id of ["pop-customer-name", "pop-tier", "pop-caller", "pop-queue", "pop-why"]) {
+      $(id).textContent = "";
+    }
+    $("pop-interactions").replaceChildren();
+    $("pop-matches").replaceChildren();
+  }
+
+  function onMessage(message) {
+    switch (message.type) {
+      case "state":
+        if (typeof message.now === "number") clockOffsetS = message.now - Date.now() / 1000;
+        showAgent(message.agent);
+        break;
+      case "pop":
+        showPop(message.call_id, message.pop || {});
+        break;
+      case "pop_withdrawn":
+        clearPop(message.call_id);
+        break;
+      case "call":
+        showCall(message.status);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onStatus(status) {
+    const conn = $("conn-status");
+    conn.textContent = status === "live" ? "Live" : "Reconnecting\u2026";
+    conn.className = `conn ${status}`;
+    if (status === "live") {
+      // The server now sends the current state and pop; drop what may be stale.
+      clearPop(null);
+      showCall("idle");
+    }
+  }
+
+  $("btn-ready").addEventListener("click", () => askState("ready"));
+  $("btn-not-ready").addEventListener("click", () => askState("not_ready"));
+  $("btn-logout").addEventListener("click", () => cc.logout());
+  setInterval(tick, 1000);
+  cc.liveSocket("/ws/agent", { onMessage, onStatus });
+})();

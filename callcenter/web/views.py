@@ -1,0 +1,75 @@
+"""The JSON the pages read: agent views and wallboard snapshots.
+
+Durations (seconds waited, time in state) are computed here from the snapshot's
+own ``at`` rather than by the browser from epoch timestamps, so a supervisor PC
+with a wrong clock still shows correct waits; the page only adds the seconds
+elapsed since it received the snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents import AgentState
+from callcenter.ports import AgentView, Principal, WaitingCallView, Wallboard
+
+
+def agent_json(view: AgentView) -> dict[str, Any]:
+    return {
+        "agent_id": view.agent_id,
+        "login": view.login,
+        "name": view.name,
+        "state": view.state.value,
+        "since": view.since,
+        "reason": view.reason,
+        "call_id": view.call_id,
+        "queue": view.queue,
+    }
+
+
+def principal_json(principal: Principal) -> dict[str, Any]:
+    return {
+        "user_id": principal.user_id,
+        "username": principal.username,
+        "roles": sorted(role.value for role in principal.roles),
+        "agent_id": principal.agent_id,
+    }
+
+
+def wallboard_json(board: Wallboard) -> dict[str, Any]:
+    at = board.at
+    counts = {state.value: 0 for state in AgentState}
+    for agent in board.agents:
+        counts[agent.state.value] += 1
+    return {
+        "at": at,
+        "waiting": [_waiting_json(call, at) for call in board.waiting],
+        "agents": [
+            {**agent_json(agent), "in_state_s": _elapsed(agent.since, at)} for agent in board.agents
+        ],
+        "counts": counts,
+        "queues": _queues_json(board.waiting, at),
+    }
+
+
+def _waiting_json(call: WaitingCallView, at: float) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "queue": call.queue,
+        "caller_number": call.caller_number,
+        "enqueued_at": call.enqueued_at,
+        "waited_s": _elapsed(call.enqueued_at, at),
+    }
+
+
+def _queues_json(waiting: list[WaitingCallView], at: float) -> dict[str, dict[str, float]]:
+    queues: dict[str, dict[str, float]] = {}
+    for call in waiting:
+        summary = queues.setdefault(call.queue, {"waiting": 0, "longest_wait_s": 0.0})
+        summary["waiting"] += 1
+        summary["longest_wait_s"] = max(summary["longest_wait_s"], _elapsed(call.enqueued_at, at))
+    return queues
+
+
+def _elapsed(since: float, at: float) -> float:
+    return round(max(0.0, at - since), 1)

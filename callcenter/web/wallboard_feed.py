@@ -1,0 +1,31 @@
+"""Pushes a fresh wallboard snapshot about every second while any wallboard is open.
+
+Why push and not let the page poll: supervisors expect a refresh within 1-3 s and
+one snapshot encoded once serves every open wallboard; nothing is computed when
+no wallboard is watching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from callcenter.ports import CallCenterDesk
+from callcenter.web.hub import Hub
+from callcenter.web.views import wallboard_json
+
+log = structlog.get_logger(__name__)
+
+
+async def push_wallboards(desk: CallCenterDesk, hub: Hub, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        if not hub.wallboard_count:
+            continue
+        try:
+            board = desk.wallboard()
+        except Exception:
+            log.exception("wallboard snapshot failed")
+            continue
+        hub.to_wallboards({"type": "wallboard", **wallboard_json(board)})
