@@ -50,6 +50,19 @@ class AgentView:
     call_id: str | None = None
     queue: str | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """The shape the pages read (``state`` messages, the wallboard, the API)."""
+        return {
+            "agent_id": self.agent_id,
+            "login": self.login,
+            "name": self.name,
+            "state": self.state.value,
+            "since": self.since,
+            "reason": self.reason,
+            "call_id": self.call_id,
+            "queue": self.queue,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class WaitingCallView:

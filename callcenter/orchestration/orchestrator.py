@@ -446,7 +446,7 @@ class Orchestrator:
             )
         self._notifier.to_agent(
             agent.profile.agent_id,
-            {"type": "state", "agent": _view_json(self.agent_view(agent.profile.agent_id))},
+            {"type": "state", "agent": self.agent_view(agent.profile.agent_id).as_json()},
         )
         if state == AgentState.READY:
             available = AvailableAgent(agent.profile.agent_id, agent.profile.skills, agent.since)
@@ -502,16 +502,3 @@ class Orchestrator:
 
 def _utc(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, tz=UTC)
-
-
-def _view_json(view: AgentView) -> dict[str, Any]:
-    return {
-        "agent_id": view.agent_id,
-        "login": view.login,
-        "name": view.name,
-        "state": view.state.value,
-        "since": view.since,
-        "reason": view.reason,
-        "call_id": view.call_id,
-        "queue": view.queue,
-    }

@@ -15,16 +15,7 @@ from callcenter.ports import AgentView, Principal, WaitingCallView, Wallboard
 
 
 def agent_json(view: AgentView) -> dict[str, Any]:
-    return {
-        "agent_id": view.agent_id,
-        "login": view.login,
-        "name": view.name,
-        "state": view.state.value,
-        "since": view.since,
-        "reason": view.reason,
-        "call_id": view.call_id,
-        "queue": view.queue,
-    }
+    return view.as_json()
 
 
 def principal_json(principal: Principal) -> dict[str, Any]:

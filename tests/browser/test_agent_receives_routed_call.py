@@ -50,7 +50,7 @@ def test_agent_goes_ready_and_sees_the_pop_of_the_routed_call(
     page.fill("#login-username", "agent01")
     page.fill("#login-password", "password")
     page.click("#login-submit")
-    expect(page.locator("#agent-state")).to_have_text("Not ready", ignore_case=True, timeout=10_000)
+    expect(page.locator("#agent-state")).to_have_text("Logged out", timeout=10_000)
     page.click("#btn-ready")
 
     pop = page.locator("#pop")
