@@ -1,0 +1,221 @@
+"""The database schema (SQLAlchemy 2, typed). Alembic migrations create it.
+
+Times are timezone-aware UTC. Phone numbers are stored in E.164 so a caller's
+number finds its customer with one indexed equality lookup.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Skill(Base):
+    __tablename__ = "skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id"))
+    ring_timeout_s: Mapped[int] = mapped_column(Integer, default=15)
+    #: the inbound number (dialplan exten) that feeds this queue
+    did: Mapped[str | None] = mapped_column(String(32), unique=True)
+
+    skill: Mapped[Skill] = relationship(lazy="joined")
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (
+        CheckConstraint(
+            "location IN ('on_site', 'remote_site', 'home', 'partner')", name="location"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    dial_string: Mapped[str] = mapped_column(String(128))
+    location: Mapped[str] = mapped_column(String(16), default="on_site")
+    pbx: Mapped[str] = mapped_column(String(32), default="pbx1")
+    #: played by the demo simulator rather than by a person
+    simulated: Mapped[bool] = mapped_column(default=False)
+
+    skills: Mapped[list[AgentSkill]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skills"
+    __table_args__ = (CheckConstraint("proficiency BETWEEN 1 AND 5", name="proficiency"),)
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id"), primary_key=True)
+    proficiency: Mapped[int] = mapped_column(Integer)
+
+    skill: Mapped[Skill] = relationship(lazy="joined")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: comma-separated: agent, supervisor, admin
+    roles: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), unique=True)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint("tier IN ('bronze', 'silver', 'gold', 'platinum')", name="tier"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    tier: Mapped[str] = mapped_column(String(16), default="bronze")
+    lifetime_value: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    account_number: Mapped[str] = mapped_column(String(32), unique=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    phone_numbers: Mapped[list[PhoneNumber]] = relationship(
+        lazy="selectin", back_populates="customer"
+    )
+
+
+class PhoneNumber(Base):
+    """A number a customer calls from. Not unique across customers: a household or
+    an office switchboard is shared, and then the agent gets a pick list."""
+
+    __tablename__ = "phone_numbers"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "e164", name="uq_phone_numbers_customer_e164"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    label: Mapped[str] = mapped_column(String(32), default="mobile")
+
+    customer: Mapped[Customer] = relationship(back_populates="phone_numbers")
+
+
+class Interaction(Base):
+    """A contact with a customer on any channel: the history an agent sees."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_customer_time", "customer_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    disposition: Mapped[str] = mapped_column(String(64), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class CallRecord(Base):
+    """One inbound call from enqueue to end: the source of every report."""
+
+    __tablename__ = "call_records"
+    __table_args__ = (UniqueConstraint("pbx", "linkedid", name="uq_call_records_pbx_linkedid"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pbx: Mapped[str] = mapped_column(String(32))
+    linkedid: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    caller_number: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    abandon_phase: Mapped[str | None] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    agent_target: Mapped[str | None] = mapped_column(String(128))
+    ended_by: Mapped[str | None] = mapped_column(String(16))
+
+    offers: Mapped[list[CallOffer]] = relationship(lazy="selectin", order_by="CallOffer.offered_at")
+
+
+class CallOffer(Base):
+    """One agent leg we originated for a call, and how it ended."""
+
+    __tablename__ = "call_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("call_records.id"), index=True)
+    leg_id: Mapped[str] = mapped_column(String(96), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    agent_target: Mapped[str] = mapped_column(String(128))
+    offered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    result: Mapped[str | None] = mapped_column(String(16))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AgentStateChange(Base):
+    __tablename__ = "agent_state_changes"
+    __table_args__ = (Index("ix_agent_state_changes_agent_time", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
