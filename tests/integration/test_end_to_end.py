@@ -34,12 +34,16 @@ async def test_one_call_from_arrival_to_a_written_call_record(seeded_db_url: str
     sales_agent = next(a for a in agents if a.skills.get("sales"))
     async with sessions() as session:
         phone = (
-            await session.execute(
-                select(PhoneNumber).where(
-                    PhoneNumber.customer_id.in_(select(Interaction.customer_id))
+            (
+                await session.execute(
+                    select(PhoneNumber).where(
+                        PhoneNumber.customer_id.in_(select(Interaction.customer_id))
+                    )
                 )
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
         assert phone is not None
         interactions_before = len(
             (
@@ -62,9 +66,7 @@ async def test_one_call_from_arrival_to_a_written_call_record(seeded_db_url: str
         async def ended() -> CallRecord | None:
             async with sessions() as session:
                 record = (
-                    await session.execute(
-                        select(CallRecord).where(CallRecord.linkedid == linkedid)
-                    )
+                    await session.execute(select(CallRecord).where(CallRecord.linkedid == linkedid))
                 ).scalar_one_or_none()
             return record if record is not None and record.ended_at is not None else None
 
