@@ -7,6 +7,8 @@ its own event loop for the async driver, so call this from a thread
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -24,4 +26,13 @@ def alembic_config(url: str) -> Config:
 
 
 def run_migrations(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    config = alembic_config(url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(config, "head")
+        return
+    # Called by synchronous code that runs under an event loop: env.py needs a
+    # loop of its own, so the upgrade runs on a worker thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, config, "head").result()

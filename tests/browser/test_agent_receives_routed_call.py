@@ -42,7 +42,7 @@ def service(seeded_db_url: str) -> Iterator[RunningService]:
 
 
 def test_agent_goes_ready_and_sees_the_pop_of_the_routed_call(
-    browser: Browser, service: RunningService
+    service: RunningService, browser: Browser
 ) -> None:
     page = browser.new_page()
     page.goto(f"{service.base_url}/agent")
