@@ -49,6 +49,8 @@ class AgentView:
     #: the call the agent is ringing for or talking on
     call_id: str | None = None
     queue: str | None = None
+    #: a state the agent asked for during a call, applied when it ends
+    pending: AgentState | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The shape the pages read (``state`` messages, the wallboard, the API)."""
@@ -61,6 +63,7 @@ class AgentView:
             "reason": self.reason,
             "call_id": self.call_id,
             "queue": self.queue,
+            "pending": self.pending.value if self.pending else None,
         }
 
 

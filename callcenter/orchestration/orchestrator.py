@@ -417,6 +417,7 @@ class Orchestrator:
             reason=agent.reason,
             call_id=agent.call_id,
             queue=call.queue if call else None,
+            pending=agent.pending[0] if agent.pending else None,
         )
 
     async def set_agent_state(

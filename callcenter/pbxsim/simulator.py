@@ -103,6 +103,7 @@ class PbxSimulator:
         self._rng = random.Random(seed)
         self._server: asyncio.Server | None = None
         self._sessions: set[AmiSession] = set()
+        self._session_tasks: set[asyncio.Task[Any]] = set()
         self._channels: dict[str, SimChannel] = {}
         self._calls: dict[str, SimCall] = {}
         self._legs: dict[str, AgentLeg] = {}
@@ -125,20 +126,28 @@ class PbxSimulator:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-        for session in list(self._sessions):
-            session.close()
         if self._server is not None:
             self._server.close()
+        for session in list(self._sessions):
+            session.close()
+        if self._session_tasks:
+            await asyncio.wait(self._session_tasks, timeout=5)
+        if self._server is not None:
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = AmiSession(self, reader, writer)
+        task = asyncio.current_task()
         self._sessions.add(session)
+        if task is not None:
+            self._session_tasks.add(task)
         try:
             await session.run()
         finally:
             self._sessions.discard(session)
+            if task is not None:
+                self._session_tasks.discard(task)
 
     # -- configuration --------------------------------------------------------
 

@@ -190,6 +190,7 @@ async def test_not_ready_asked_during_a_call_applies_after_it(rig: Rig) -> None:
     o.handle(ev.Bridged(PBX, "pbx1-1.0", leg, "PJSIP/agent01", 1003.0))
     view = await o.set_agent_state(ALICE.agent_id, AgentState.NOT_READY, "break")
     assert view.state is AgentState.ON_CALL
+    assert view.pending is AgentState.NOT_READY, "the page tells the agent it is queued"
     o.handle(ev.CallEnded(PBX, "pbx1-1.0", "agent", 1040.0))
     after = o.agent_view(ALICE.agent_id)
     assert (after.state, after.reason) == (AgentState.NOT_READY, "break")

@@ -40,9 +40,8 @@
     if (state === "not_ready") body.reason = $("not-ready-reason").value;
     const result = await cc.api("/api/agent/state", { method: "POST", body });
     if (result.ok) {
-      const busy = result.data.state === "ringing" || result.data.state === "on_call";
-      $("agent-pending").textContent = busy
-        ? `${cc.stateLabel(state)} will apply after this call.`
+      $("agent-pending").textContent = result.data.pending
+        ? `${cc.stateLabel(result.data.pending)} will apply after this call.`
         : "";
       showAgent(result.data);
     } else if (result.status !== 401) {
