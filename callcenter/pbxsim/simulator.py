@@ -352,6 +352,7 @@ class PbxSimulator:
             self._hangup_request(leg.channel, 16, soft=True)
         self._hangup(call.one, 0)
         if leg is not None:
+            self._caller_id_after_hangup(call.one)
             self._hangup(call.two, 16)
             self._end_leg_after_talk(leg, bridge_id)
         else:
@@ -427,6 +428,7 @@ class PbxSimulator:
         phone = leg.half or leg.channel
         if leg.half is not None:
             self._newexten(leg.half, "Busy", "5")
+            self._newstate(leg.half, 7)
         self._dial("DialEnd", leg.channel, [("DialStatus", "BUSY")])
         self._hangup_request(phone, 0)
         self._hangup_request(phone, 16, soft=True)
@@ -501,6 +503,20 @@ class PbxSimulator:
         self._emit("BridgeEnter", "call", bridge_block(bridge_id, 2), channel_block(ch))
         self._varset(caller, "BRIDGEPEER", ch.name)
         self._varset(ch, "BRIDGEPEER", caller.name)
+        ch.connected_num, ch.connected_name = caller.caller_num, caller.caller_name
+        self._emit("NewConnectedLine", "call", channel_block(ch))
+        caller.connected_num, caller.connected_name = leg.caller_id
+        self._emit("NewConnectedLine", "call", channel_block(caller))
+        if leg.half is not None:
+            leg.half.priority += 1
+            self._newexten(leg.half, "Wait", "60")
+            leg.half.caller_num, leg.half.caller_name = caller.caller_num, caller.caller_name
+            self._emit(
+                "NewCallerid",
+                "call",
+                channel_block(leg.half),
+                [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+            )
         if leg.behaviour.hangup_after_s is not None and leg.behaviour.hangup_after_s < call.talk_s:
             leg.timers.append(self._later(leg.behaviour.hangup_after_s, self._agent_hangs_up, leg))
         else:
@@ -517,8 +533,11 @@ class PbxSimulator:
             self._newexten(leg.half, "Hangup", "")
             self._hangup_request(leg.half, 16, soft=True)
         self._hangup_request(leg.channel, 16)
+        self._varset(leg.channel, "BRIDGEPEER", "")
+        self._varset(call.two, "BRIDGEPEER", "")
         self._emit("BridgeLeave", "call", bridge_block(leg.channel.bridge_id or "", 1),
                    channel_block(leg.channel))  # fmt: skip
+        self._varset(leg.channel, "BRIDGERESULT", "SUCCESS")
         self._hangup_request(leg.channel, 16, soft=True)
         self._hangup(leg.channel, 16)
         if phone is not leg.channel:
@@ -535,7 +554,17 @@ class PbxSimulator:
         self._hangup_request(call.one, 16)
         self._hangup(call.two, 16)
         self._hangup(call.one, 16)
+        self._caller_id_after_hangup(call.one)
         self._calls.pop(call.linkedid, None)
+
+    def _caller_id_after_hangup(self, ch: SimChannel) -> None:
+        """Asterisk reports the bridged party's caller id on the dead ;1 half."""
+        self._emit(
+            "NewCallerid",
+            "call",
+            channel_block(ch),
+            [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+        )
 
     def _break_bridge(self, *, first: SimChannel, second: SimChannel) -> str:
         bridge_id = first.bridge_id or second.bridge_id or ""

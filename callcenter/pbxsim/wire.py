@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 Headers = list[tuple[str, str]]
 
-STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
 CAUSE_TEXT = {
     0: "Unknown",
     16: "Normal Clearing",
