@@ -20,15 +20,15 @@ import asyncio
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from callcenter.ami.codec import AmiCodec, encode_action
+from callcenter.ami.codec import AmiCodec
 from callcenter.ami.message import Message
 from callcenter.pbxsim import PbxSimulator, PhoneBehaviour
+from tests.raw_ami import Client
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ami"
 IGNORED = {"DeviceStateChange", "SuccessfulAuth", "FullyBooted", "RequestBadFormat"}
@@ -82,35 +82,6 @@ def summarise(messages: list[Message], *, first_call_only: bool) -> tuple[Sequen
 def capture_messages(name: str) -> list[Message]:
     frames = AmiCodec().feed((FIXTURES / f"{name}.ami").read_bytes())
     return [f for f in frames if isinstance(f, Message)]
-
-
-@dataclass
-class Client:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    messages: list[Message] = field(default_factory=list)
-    codec: AmiCodec = field(default_factory=AmiCodec)
-    ids: int = 0
-
-    async def pump(self) -> None:
-        while data := await self.reader.read(65536):
-            self.messages.extend(f for f in self.codec.feed(data) if isinstance(f, Message))
-
-    def send(self, action: str, **headers: str | list[str]) -> None:
-        self.ids += 1
-        pairs: list[tuple[str, str]] = []
-        for key, value in headers.items():
-            for item in value if isinstance(value, list) else [value]:
-                pairs.append((key, item))
-        self.writer.write(encode_action(action, f"t-{self.ids}", pairs))
-
-    async def until(self, predicate: Callable[[Message], bool], timeout_s: float = 10) -> Message:
-        for _ in range(int(timeout_s / 0.01)):
-            for msg in self.messages:
-                if predicate(msg):
-                    return msg
-            await asyncio.sleep(0.01)
-        raise AssertionError("expected event did not arrive")
 
 
 @pytest_asyncio.fixture
