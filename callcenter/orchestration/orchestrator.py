@@ -94,12 +94,13 @@ class Orchestrator:
     ) -> None:
         self._queues = {q.name: q for q in queues}
         self._router = Router(self._queues.values())
-        self._agents = {a.agent_id: LiveAgent(a) for a in agents}
         self._dialers = dict(dialers)
         self._notifier = notifier
         self._pops = pops
         self._ring_timeout_s = ring_timeout_s
         self._clock = clock
+        # Everyone starts logged out, as of now (not as of 1970).
+        self._agents = {a.agent_id: LiveAgent(a, since=clock()) for a in agents}
         self._records = records
         self._writer = OrderedWriter()
         self._calls: dict[str, LiveCall] = {}

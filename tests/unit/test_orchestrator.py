@@ -221,3 +221,8 @@ async def test_abandoned_waiting_call_is_recorded_and_never_offered(rig: Rig) ->
     [(_, outcome, phase, ended_by)] = rig.records.named("call_ended")
     assert (outcome, phase, ended_by) == ("abandoned", "waiting", "caller")
     await asyncio.sleep(0)
+
+
+async def test_agents_start_logged_out_as_of_start_up(rig: Rig) -> None:
+    view = rig.orchestrator.agent_view(ALICE.agent_id)
+    assert (view.state, view.since) == (AgentState.LOGGED_OUT, 1000.0)
