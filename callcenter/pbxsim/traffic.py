@@ -6,7 +6,7 @@ import asyncio
 import random
 from collections.abc import Sequence
 
-from callcenter.pbxsim.simulator import PbxSimulator
+from callcenter.pbxsim.server import PbxSimulator
 
 
 class CallerGenerator:

@@ -1,0 +1,51 @@
+"""Simulated agent phones: how each answers an offer, and whether it is in use.
+
+Why a phone in use answers busy: a second offer to an agent already ringing or
+talking must not be connected on top of the first (call waiting is off on agent
+phones), so the ACD sees Reason 5 as it would from a real busy device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneBehaviour:
+    #: seconds of ringing before it answers; None: it never answers (the
+    #: Originate times out: Reason 3, Hangup cause 19)
+    answer_after_s: float | None = 1.0
+    #: the phone is busy: Reason 5, Hangup cause 17
+    busy: bool = False
+    #: False: no registered contact; the Originate fails at once, Reason 0,
+    #: and no channel is ever created (capture 12)
+    registered: bool = True
+    #: the agent hangs up first after this many seconds of talk (capture 06)
+    hangup_after_s: float | None = None
+
+
+UNREGISTERED = PhoneBehaviour(registered=False)
+
+
+class Phones:
+    """The agent phones the PBX knows, by dial string (``PJSIP/agent01``,
+    ``Local/1001@agent-sim``). An unknown dial string has no registered contact."""
+
+    def __init__(self) -> None:
+        self._behaviour: dict[str, PhoneBehaviour] = {}
+        self._in_use: set[str] = set()
+
+    def set(self, dial_string: str, behaviour: PhoneBehaviour) -> None:
+        self._behaviour[dial_string] = behaviour
+
+    def behaviour(self, dial_string: str) -> PhoneBehaviour:
+        return self._behaviour.get(dial_string, UNREGISTERED)
+
+    def in_use(self, dial_string: str) -> bool:
+        return dial_string in self._in_use
+
+    def seize(self, dial_string: str) -> None:
+        self._in_use.add(dial_string)
+
+    def release(self, dial_string: str) -> None:
+        self._in_use.discard(dial_string)

@@ -1,0 +1,162 @@
+"""The PBX simulator: an Asterisk 22 twin on the AMI wire, listening on loopback.
+
+It plays the dialplan contract (``asterisk-config/extensions.conf``): callers enter
+``callcenter-inbound``, raise ``UserEvent(CallCenterEnqueue)`` and wait in
+``callcenter-wait``; an Originate of an agent's phone into ``callcenter-connect``
+rings the phone and, on answer, bridges it to ``CC_CALLER_CHANNEL``. Each step
+emits what a real Asterisk emits, in the captures' order (the conformance tests
+hold it to that), to every logged-in AMI session allowed to read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from callcenter.pbxsim import bridging, callers
+from callcenter.pbxsim.pbx import Pbx
+from callcenter.pbxsim.phones import PhoneBehaviour
+from callcenter.pbxsim.privileges import Privileges
+from callcenter.pbxsim.session import AmiSession
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_USERS: Mapping[str, str] = {"callcenter": "callcenter-secret"}
+DEFAULT_DIDS: Mapping[str, str] = {"100": "sales", "200": "support"}
+STOP_GRACE_S = 5.0
+
+
+class PbxSimulator:
+    """``users`` maps AMI user names to secrets; ``privileges`` optionally gives a user
+    ``(read, write)`` classes as manager.conf spells them (``"call,user"``), others get
+    ``all``. ``dids`` maps each DID of ``callcenter-inbound`` to its queue."""
+
+    def __init__(
+        self,
+        *,
+        system_name: str = "pbx1",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        users: Mapping[str, str] | None = None,
+        dids: Mapping[str, str] | None = None,
+        seed: int | None = None,
+        privileges: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        self.system_name = system_name
+        self.host = host
+        self.port = port
+        self._users = dict(DEFAULT_USERS if users is None else users)
+        self._privileges = {
+            user: Privileges.of(read, write) for user, (read, write) in (privileges or {}).items()
+        }
+        self._pbx = Pbx(system_name, random.Random(seed), self._publish)
+        self._pbx.queue_of_did = dict(DEFAULT_DIDS if dids is None else dids)
+        self._did_of_queue = {queue: did for did, queue in self._pbx.queue_of_did.items()}
+        self._server: asyncio.Server | None = None
+        self._sessions: set[AmiSession] = set()
+        self._session_tasks: set[asyncio.Task[Any]] = set()
+        self._started_at = 0.0
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._started_at = asyncio.get_running_loop().time()
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        log.info("PBX simulator listening", host=self.host, port=self.port)
+
+    async def stop(self) -> None:
+        self._pbx.cancel_all()
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.close()
+        if self._session_tasks:
+            await asyncio.wait(self._session_tasks, timeout=STOP_GRACE_S)
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), STOP_GRACE_S)
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AmiSession(self._pbx, self._authenticate, self._uptime_s, reader, writer)
+        task = asyncio.current_task()
+        self._sessions.add(session)
+        if task is not None:
+            self._session_tasks.add(task)
+        try:
+            await session.run()
+        finally:
+            self._sessions.discard(session)
+            if task is not None:
+                self._session_tasks.discard(task)
+
+    def _publish(self, event_class: str, frame: bytes) -> None:
+        for session in self._sessions:
+            session.deliver(event_class, frame)
+
+    def _authenticate(self, username: str, secret: str) -> Privileges | None:
+        expected = self._users.get(username)
+        if expected is None or secret != expected:
+            return None
+        return self._privileges.get(username, Privileges())
+
+    def _uptime_s(self) -> int:
+        return int(asyncio.get_running_loop().time() - self._started_at)
+
+    # -- phones ---------------------------------------------------------------
+
+    def add_phone(self, dial_string: str, behaviour: PhoneBehaviour) -> None:
+        """An agent phone the PBX can ring, e.g. ``PJSIP/agent01`` or
+        ``Local/1001@agent-sim``."""
+        self._pbx.phones.set(dial_string, behaviour)
+
+    def set_phone_behaviour(self, dial_string: str, behaviour: PhoneBehaviour) -> None:
+        """Change how a phone answers from its next offer on (e.g. it unregisters)."""
+        self._pbx.phones.set(dial_string, behaviour)
+
+    # -- callers --------------------------------------------------------------
+
+    def place_call(
+        self,
+        *,
+        queue: str,
+        caller_number: str,
+        caller_name: str = "",
+        account: str = "",
+        patience_s: float | None = None,
+        talk_s: float | None = None,
+    ) -> str:
+        """A customer dials the queue's DID and waits; returns the call's Linkedid.
+
+        ``patience_s``: the caller hangs up if no agent is connected by then;
+        ``talk_s``: the caller hangs up this long after being connected."""
+        did = self._did_of_queue.get(queue)
+        if did is None:
+            raise ValueError(f"no DID routes to queue {queue!r}")
+        call = callers.enter(
+            self._pbx,
+            did=did,
+            queue=queue,
+            caller_number=caller_number,
+            caller_name=caller_name,
+            account=account,
+            patience_s=patience_s,
+            talk_s=talk_s,
+        )
+        return call.linkedid
+
+    def hangup_caller(self, linkedid: str) -> None:
+        """The customer of that call hangs up now (waiting, ringing or talking)."""
+        call = self._pbx.calls.get(linkedid)
+        if call is not None:
+            bridging.caller_hangs_up(self._pbx, call)
+
+    def active_calls(self) -> int:
+        """Callers still in the system (waiting or talking)."""
+        return sum(1 for call in self._pbx.calls.values() if not call.gone)
