@@ -1,59 +1,64 @@
 """The screen-pop document: what an agent sees about a caller before answering.
 
 Bounded in size on purpose: it travels over a websocket to a browser on every
-offer, so long CRM notes are cut and the history is the newest few contacts.
+offer, so every text is cut to a limit, the history is the newest few contacts
+and a pick list holds at most a handful of customers.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
 
 MAX_NOTES_CHARS = 500
+MAX_TEXT_CHARS = 200
 MAX_INTERACTIONS = 5
 MAX_MATCHES = 10
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_NOTES_CHARS else text[: MAX_NOTES_CHARS - 1] + "…"
+def _cut_to(limit: int) -> AfterValidator:
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    return AfterValidator(cut)
+
+
+Notes = Annotated[str, _cut_to(MAX_NOTES_CHARS)]
+Text = Annotated[str, _cut_to(MAX_TEXT_CHARS)]
 
 
 class CustomerCard(BaseModel):
     id: int
-    name: str
-    tier: str
-    lifetime_value: str
-    account_number: str
-    notes: str = ""
-
-    @field_validator("notes")
-    @classmethod
-    def _bounded_notes(cls, value: str) -> str:
-        return _cut(value)
+    name: Text
+    tier: Text
+    #: a decimal string ("12500.00"): money never goes through a float
+    lifetime_value: Text
+    account_number: Text
+    notes: Notes = ""
 
 
 class InteractionLine(BaseModel):
-    channel: str
-    occurred_at: str
-    disposition: str
-    notes: str = ""
-
-    @field_validator("notes")
-    @classmethod
-    def _bounded_notes(cls, value: str) -> str:
-        return _cut(value)
+    channel: Text
+    #: ISO 8601 with its UTC offset
+    occurred_at: Text
+    disposition: Text
+    notes: Notes = ""
 
 
 class ScreenPop(BaseModel):
-    call_id: str
-    queue: str
-    caller_number: str
+    call_id: Text
+    queue: Text
+    caller_number: Text
     customer: CustomerCard | None = None
     #: several customers share the number: the agent picks one
     matches: list[CustomerCard] = Field(default_factory=list, max_length=MAX_MATCHES)
     #: nobody is known by this number or account: offer to create a contact
     new_contact: bool = False
+    #: newest first
     last_interactions: list[InteractionLine] = Field(
         default_factory=list, max_length=MAX_INTERACTIONS
     )
-    routed_because: str = ""
+    routed_because: Text = ""
+    #: False when the CRM could not be read: the pop carries only what the PBX said
     crm_available: bool = True

@@ -6,11 +6,20 @@ A CRM failure never stops a call: the pop still goes out, marked
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.db.models import Customer
-from screenpop.document import MAX_INTERACTIONS, CustomerCard, InteractionLine, ScreenPop
+from screenpop.document import (
+    MAX_INTERACTIONS,
+    MAX_MATCHES,
+    CustomerCard,
+    InteractionLine,
+    ScreenPop,
+)
 from screenpop.lookup import (
     find_customer_by_account,
     find_customers_by_number,
@@ -41,47 +50,56 @@ async def build_pop(
     account: str,
     default_region: str,
     routed_because: str,
+    timeout_s: float = 2.0,
 ) -> ScreenPop:
-    pop = ScreenPop(
-        call_id=call_id, queue=queue, caller_number=caller_number, routed_because=routed_because
-    )
+    """The pop for one call; never raises for a CRM problem.
+
+    ``timeout_s`` bounds the lookup: the agent's phone is already ringing, and a
+    pop without customer data beats one that arrives after the answer.
+    """
+    call = {
+        "call_id": call_id,
+        "queue": queue,
+        "caller_number": caller_number,
+        "routed_because": routed_because,
+    }
     try:
-        async with sessions() as session:
-            return await _fill(session, pop, account, default_region)
+        async with asyncio.timeout(timeout_s), sessions() as session:
+            found = await _lookup(session, caller_number, account, default_region)
     except Exception:
-        log.exception("CRM lookup failed; the pop goes out without customer data")
-        return pop.model_copy(update={"crm_available": False})
+        # Any failure (database down, schema missing, driver error, too slow) must
+        # not stop the call; the agent still gets the number the PBX gave us.
+        log.exception("CRM lookup failed; the pop goes out without customer data", call_id=call_id)
+        return ScreenPop.model_validate({**call, "crm_available": False})
+    return ScreenPop.model_validate({**call, **found})
 
 
-async def _fill(
-    session: AsyncSession, pop: ScreenPop, account: str, default_region: str
-) -> ScreenPop:
+async def _lookup(
+    session: AsyncSession, caller_number: str, account: str, default_region: str
+) -> dict[str, Any]:
     # Account digits keyed in the IVR name the customer more surely than a
     # number that a household or an office may share.
     by_account = await find_customer_by_account(session, account) if account else None
     if by_account is not None:
         matches = [by_account]
     else:
-        e164 = normalise_number(pop.caller_number, default_region)
-        matches = await find_customers_by_number(session, e164) if e164 else []
+        e164 = normalise_number(caller_number, default_region)
+        matches = await find_customers_by_number(session, e164, limit=MAX_MATCHES) if e164 else []
     if not matches:
-        return pop.model_copy(update={"new_contact": True})
+        return {"new_contact": True}
     if len(matches) > 1:
-        cards = [customer_card(c) for c in matches[:10]]
-        return pop.model_copy(update={"matches": cards})
+        return {"matches": [customer_card(c) for c in matches]}
     customer = matches[0]
     history = await last_interactions(session, customer.id, MAX_INTERACTIONS)
-    return pop.model_copy(
-        update={
-            "customer": customer_card(customer),
-            "last_interactions": [
-                InteractionLine(
-                    channel=i.channel,
-                    occurred_at=i.occurred_at.isoformat(),
-                    disposition=i.disposition,
-                    notes=i.notes,
-                )
-                for i in history
-            ],
-        }
-    )
+    return {
+        "customer": customer_card(customer),
+        "last_interactions": [
+            InteractionLine(
+                channel=i.channel,
+                occurred_at=i.occurred_at.isoformat(),
+                disposition=i.disposition,
+                notes=i.notes,
+            )
+            for i in history
+        ],
+    }

@@ -133,14 +133,18 @@ class Customer(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
-    phone_numbers: Mapped[list[PhoneNumber]] = relationship(
-        lazy="selectin", back_populates="customer"
-    )
+    # "raise": the screen-pop's lookup must stay one query, so numbers are only
+    # loaded where asked for (``selectinload``), never as a side effect.
+    phone_numbers: Mapped[list[PhoneNumber]] = relationship(lazy="raise", back_populates="customer")
 
 
 class PhoneNumber(Base):
-    """A number a customer calls from. Not unique across customers: a household or
-    an office switchboard is shared, and then the agent gets a pick list."""
+    """A number a customer calls from, in E.164.
+
+    Unique per customer but deliberately not across customers: a household line
+    or an office switchboard is shared, and then the agent gets a pick list.
+    The index on ``e164`` keeps the caller lookup one indexed equality query.
+    """
 
     __tablename__ = "phone_numbers"
     __table_args__ = (
@@ -152,7 +156,7 @@ class PhoneNumber(Base):
     e164: Mapped[str] = mapped_column(String(20), index=True)
     label: Mapped[str] = mapped_column(String(32), default="mobile")
 
-    customer: Mapped[Customer] = relationship(back_populates="phone_numbers")
+    customer: Mapped[Customer] = relationship(lazy="raise", back_populates="phone_numbers")
 
 
 class Interaction(Base):
@@ -168,7 +172,8 @@ class Interaction(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     disposition: Mapped[str] = mapped_column(String(64), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
-    call_id: Mapped[str | None] = mapped_column(String(64))
+    #: the call this contact was (wrap-up finds its entry by it)
+    call_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class CallRecord(Base):

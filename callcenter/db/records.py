@@ -1,7 +1,10 @@
 """Call history: every step of a call, written as it happens.
 
 One short transaction per step, so a crash loses at most the step in flight and
-what was written is always a consistent prefix of the call.
+what was written is always a consistent prefix of the call. Each step may be
+written twice without harm: after a restart the service rebuilds live calls from
+Asterisk and reports them again, and a second "enqueued" must not fail or fork
+the record.
 """
 
 from __future__ import annotations
@@ -9,10 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+import structlog
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.db.models import AgentStateChange, CallOffer, CallRecord, Interaction
 from callcenter.db.session import Sessions
+
+log = structlog.get_logger(__name__)
+
+#: wrap-up notes longer than this are cut: they are typed by hand, and a pasted
+#: e-mail thread does not belong in every future screen-pop
+MAX_WRAP_UP_NOTES = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +32,8 @@ class OfferView:
     agent_id: int
     agent_target: str
     result: str | None
+    offered_at: datetime
+    ended_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,8 @@ class CallRecordView:
     answered_at: datetime | None
     ended_at: datetime | None
     offers: list[OfferView]
+    pbx: str = ""
+    linkedid: str = ""
 
 
 class CallRecorder:
@@ -57,6 +72,17 @@ class CallRecorder:
         at: datetime,
     ) -> None:
         async with self._sessions.begin() as session:
+            known = await session.scalar(
+                select(CallRecord.id).where(
+                    or_(
+                        CallRecord.id == call_id,
+                        (CallRecord.pbx == pbx) & (CallRecord.linkedid == linkedid),
+                    )
+                )
+            )
+            if known is not None:
+                log.info("call already recorded", call_id=call_id, recorded_as=known)
+                return
             session.add(
                 CallRecord(
                     id=call_id,
@@ -73,6 +99,8 @@ class CallRecorder:
         self, call_id: str, leg_id: str, agent_id: int, agent_target: str, at: datetime
     ) -> None:
         async with self._sessions.begin() as session:
+            if await _offer(session, leg_id) is not None:
+                return
             session.add(
                 CallOffer(
                     call_id=call_id,
@@ -84,10 +112,9 @@ class CallRecorder:
             )
 
     async def offer_result(self, leg_id: str, result: str, at: datetime) -> None:
+        """The first result wins: an answered leg that later hangs up stays answered."""
         async with self._sessions.begin() as session:
-            offer = (
-                await session.execute(select(CallOffer).where(CallOffer.leg_id == leg_id))
-            ).scalar_one_or_none()
+            offer = await _offer(session, leg_id)
             if offer is not None and offer.result is None:
                 offer.result = result
                 offer.ended_at = at
@@ -119,7 +146,8 @@ class CallRecorder:
             record.abandon_phase = abandon_phase
             record.ended_by = ended_by
             if record.customer_id is not None and outcome == "answered":
-                # The call joins the customer's history, seen in the next pop.
+                # The call joins the customer's history, seen in the next pop;
+                # the agent's wrap-up later fills in its disposition and notes.
                 session.add(
                     Interaction(
                         customer_id=record.customer_id,
@@ -127,10 +155,29 @@ class CallRecorder:
                         channel="phone",
                         occurred_at=record.answered_at or at,
                         disposition="answered",
-                        notes=f"Inbound call, queue {record.queue}",
+                        notes=f"Inbound call, queue {record.queue}, {_talk_time(record, at)}",
                         call_id=call_id,
                     )
                 )
+
+    async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
+        """Store the agent's disposition and notes on the call's history entry.
+
+        False when there is none (the caller was not a known customer, or the
+        call was not answered): there is no customer history to add to.
+        """
+        async with self._sessions.begin() as session:
+            entry = await session.scalar(
+                select(Interaction)
+                .where(Interaction.call_id == call_id)
+                .order_by(Interaction.id)
+                .limit(1)
+            )
+            if entry is None:
+                return False
+            entry.disposition = disposition[:64]
+            entry.notes = notes[:MAX_WRAP_UP_NOTES]
+            return True
 
     async def agent_state_changed(
         self, agent_id: int, state: str, reason: str | None, at: datetime
@@ -139,11 +186,24 @@ class CallRecorder:
             session.add(AgentStateChange(agent_id=agent_id, state=state, reason=reason, at=at))
 
 
+async def _offer(session: AsyncSession, leg_id: str) -> CallOffer | None:
+    return await session.scalar(select(CallOffer).where(CallOffer.leg_id == leg_id))
+
+
+def _talk_time(record: CallRecord, ended_at: datetime) -> str:
+    if record.answered_at is None:
+        return "talk time unknown"
+    seconds = max(0, int((ended_at - record.answered_at).total_seconds()))
+    return f"talked {seconds // 60}m{seconds % 60:02d}s"
+
+
 async def get_call(sessions: Sessions, call_id: str) -> CallRecordView | None:
+    """A call with its offers in the order they were made (reports and tests)."""
     async with sessions() as session:
         record = await session.get(CallRecord, call_id)
         if record is None:
             return None
+        offers = sorted(record.offers, key=lambda o: (o.offered_at, o.id))
         return CallRecordView(
             call_id=record.id,
             queue=record.queue,
@@ -158,6 +218,9 @@ async def get_call(sessions: Sessions, call_id: str) -> CallRecordView | None:
             answered_at=record.answered_at,
             ended_at=record.ended_at,
             offers=[
-                OfferView(o.leg_id, o.agent_id, o.agent_target, o.result) for o in record.offers
+                OfferView(o.leg_id, o.agent_id, o.agent_target, o.result, o.offered_at, o.ended_at)
+                for o in offers
             ],
+            pbx=record.pbx,
+            linkedid=record.linkedid,
         )

@@ -1,21 +1,24 @@
 """Demo data: queues, skills, agents, users and a few thousand CRM customers.
 
-Deterministic for a given ``rng_seed`` so a demo, a test and a bug report all see
-the same customers. Idempotent: each part is only added when it is missing, so
-``callcenter seed`` can run on every ``make run``.
+Deterministic for a given ``rng_seed`` (and ``now``) so a demo, a test and a bug
+report all see the same people. Each part draws from its own random stream, so
+the customers do not change when the number of agents does. Idempotent: each
+part is only added when it is missing, so ``callcenter seed`` can run on every
+``make run``; customers are only added to an empty CRM, never on top of a real one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import phonenumbers
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.db.demo_people import mobile_number, person_name, pick_region
 from callcenter.db.models import (
     Agent,
     AgentSkill,
@@ -29,39 +32,46 @@ from callcenter.db.models import (
 from callcenter.db.session import Sessions
 from callcenter.db.users import hash_password
 
-QUEUES = [("sales", "100"), ("support", "200"), ("billing", "300")]
+#: (queue name, DID, skill it needs)
+QUEUES = (("sales", "100", "sales"), ("support", "200", "support"), ("billing", "300", "billing"))
+SKILLS = tuple(skill for _name, _did, skill in QUEUES)
 #: agents meant for people in the demo (everyone else is played by the simulator)
 PEOPLE = ("agent01", "agent02")
-LOCATIONS = ["on_site"] * 6 + ["remote_site"] * 2 + ["home"] * 2 + ["partner"]
-TIERS = [("bronze", 55), ("silver", 28), ("gold", 13), ("platinum", 4)]
+LOCATIONS = (("on_site", 10), ("remote_site", 4), ("home", 4), ("partner", 2))
+TIERS = (("bronze", 55), ("silver", 28), ("gold", 13), ("platinum", 4))
 TIER_VALUE = {"bronze": 400, "silver": 2_500, "gold": 12_000, "platinum": 60_000}
-REGIONS = ["US", "US", "US", "GB", "FR", "DE", "ES", "IT", "NL", "SE", "PL", "BR", "MX", "IN",
-           "JP", "AU", "CA", "CZ", "PT", "GH", "AE"]  # fmt: skip
-FIRST = ["Alice", "Chloé", "Jonas", "Kofi", "Hiro", "Inês", "Lena", "Mateo", "Zoë", "Søren",
-         "Amélie", "Björn", "Priya", "Olusegun", "Mei", "Diego", "Fatima", "Łukasz", "Noah",
-         "Aisha", "Élodie", "Jürgen", "Ana", "Yusuf", "Sofía", "Tomás", "Ingrid", "Raj",
-         "Hannah", "Kenji", "Lucía", "Ömer", "Maja", "Liam", "Nadia", "Émile"]  # fmt: skip
-LAST = ["Martin", "Dubois", "Berg", "Mensah", "Tanaka", "Costa", "Fischer", "García", "Novák",
-        "Kowalski", "Müller", "Rossi", "Jansen", "Lindqvist", "Okafor", "Patel", "Nguyen",
-        "Silva", "Smith", "O'Brien", "Haddad", "Yılmaz", "Svensson", "Moreau", "Kim",
-        "Andersen", "Petrović", "Schröder", "López", "Ibrahim", "Chen", "Dvořák"]  # fmt: skip
-CHANNELS = ["phone", "phone", "phone", "email", "web", "chat"]
+#: one customer in this many shares a home line with the customer before
+#: (a household), so the demo shows the pick list
+HOUSEHOLD_EVERY = 40
+CHANNELS = (("phone", 5), ("email", 2), ("web", 1), ("chat", 2))
 DISPOSITIONS = {
-    "phone": ["resolved", "callback promised", "escalated", "sale", "info given"],
-    "email": ["replied", "waiting for customer", "closed"],
-    "web": ["form submitted", "order placed", "password reset"],
-    "chat": ["resolved", "transferred to phone", "abandoned"],
+    "phone": ("resolved", "callback promised", "escalated", "sale", "info given"),
+    "email": ("replied", "waiting for customer", "closed"),
+    "web": ("form submitted", "order placed", "password reset"),
+    "chat": ("resolved", "transferred to phone", "abandoned"),
 }
-NOTES = [
+CONTACT_NOTES = (
     "Asked about the renewal price.",
-    "Invoice 2024-117 disputed, credit note issued.",
+    "Invoice disputed; credit note issued.",
     "Router replaced under warranty.",
     "Wants a call back after 5 pm.",
     "Upgrade to the premium plan discussed.",
     "Delivery late; courier contacted.",
     "Prefers email for invoices.",
     "Reported intermittent outage; ticket opened.",
-]
+    "Changed billing address.",
+    "Asked to cancel; retention offer accepted.",
+)
+CUSTOMER_NOTES = (
+    "",
+    "",
+    "",
+    "Prefers French-speaking agents.",
+    "VIP: escalate billing issues to the account manager.",
+    "Hard of hearing: speak slowly.",
+    "Has two sites; confirm which one before changes.",
+    "Pays by bank transfer only.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,37 @@ class SeedSummary:
     interactions: int
 
 
+@dataclass(frozen=True, slots=True)
+class DemoAgent:
+    login: str
+    name: str
+    location: str
+    skills: dict[str, int]
+    simulated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DemoContact:
+    channel: str
+    occurred_at: datetime
+    disposition: str
+    notes: str
+    #: the agent who handled it (phone contacts only), as an index into the roster
+    agent_index: int | None
+
+
+@dataclass(slots=True)
+class DemoCustomer:
+    account_number: str
+    name: str
+    tier: str
+    lifetime_value: Decimal
+    notes: str
+    created_at: datetime
+    numbers: list[tuple[str, str]] = field(default_factory=list)
+    history: list[DemoContact] = field(default_factory=list)
+
+
 async def seed_demo(
     sessions: Sessions,
     *,
@@ -81,15 +122,24 @@ async def seed_demo(
     agents: int = 20,
     rng_seed: int = 7,
     password: str = "password",
+    now: datetime | None = None,
 ) -> SeedSummary:
-    rng = random.Random(rng_seed)
+    """Fill an empty database with the demo call center, or top up what is missing.
+
+    ``now`` anchors the customers' history (default: the current time), so the
+    demo's "last contact" dates stay recent whenever it is seeded.
+    """
+    at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    roster = demo_roster(agents, rng_seed)
     async with sessions.begin() as session:
         skills = await _ensure_skills(session)
         await _ensure_queues(session, skills)
-        agent_ids = await _ensure_agents(session, skills, agents, rng)
+        agent_ids = await _ensure_agents(session, skills, roster)
         await _ensure_users(session, agent_ids, password)
         if not await session.scalar(select(func.count()).select_from(Customer)):
-            await _add_customers(session, customers, agent_ids, rng)
+            people = demo_customers(customers, rng_seed, at, agents=len(roster))
+            roster_ids = [agent_ids[a.login] for a in roster]
+            await _add_customers(session, people, roster_ids)
     return await summarise(sessions)
 
 
@@ -109,9 +159,101 @@ async def summarise(sessions: Sessions) -> SeedSummary:
         )
 
 
+def demo_roster(count: int, rng_seed: int) -> list[DemoAgent]:
+    """agent01..agentNN: distinct names, a mix of locations, every queue covered.
+
+    Each agent has a primary skill (taken in turn, so every queue has agents) at
+    proficiency 3-5 and maybe others at 1-3; the people's agents have every skill
+    so any demo call can reach them.
+    """
+    rng = random.Random(f"{rng_seed}:agents")
+    names: set[str] = set()
+    roster = []
+    for n in range(1, count + 1):
+        login = f"agent{n:02d}"
+        name = person_name(rng, pick_region(rng))
+        while name in names:
+            name = person_name(rng, pick_region(rng))
+        names.add(name)
+        person = login in PEOPLE
+        primary = SKILLS[(n - 1) % len(SKILLS)]
+        skills = {primary: rng.randint(3, 5)}
+        for other in SKILLS:
+            if other != primary and (person or rng.random() < 0.4):
+                skills[other] = rng.randint(1, 3) if not person else rng.randint(3, 5)
+        location = "on_site" if person else _weighted(rng, LOCATIONS)
+        roster.append(DemoAgent(login, name, location, skills, simulated=not person))
+    return roster
+
+
+def demo_customers(count: int, rng_seed: int, now: datetime, *, agents: int) -> list[DemoCustomer]:
+    """Customers with 1-2 numbers (E.164, varied countries) and 0-5 past contacts."""
+    rng = random.Random(f"{rng_seed}:customers")
+    used: set[str] = set()
+    people: list[DemoCustomer] = []
+    for n in range(1, count + 1):
+        region = pick_region(rng)
+        customer = _customer(rng, n, person_name(rng, region), now)
+        if people and n % HOUSEHOLD_EVERY == 0:
+            # Shares the previous customer's line and surname: a household.
+            before = people[-1]
+            surname = before.name.split(" ", 1)[1]
+            customer.name = f"{customer.name.split(' ', 1)[0]} {surname}"
+            customer.numbers.append((before.numbers[0][0], "home"))
+        else:
+            customer.numbers.append((_fresh_number(rng, region, used), "mobile"))
+        if rng.random() < 0.3:
+            customer.numbers.append((_fresh_number(rng, region, used), "work"))
+        customer.history = _history(rng, customer.created_at, now, agents)
+        people.append(customer)
+    return people
+
+
+def _customer(rng: random.Random, n: int, name: str, now: datetime) -> DemoCustomer:
+    tier = _weighted(rng, TIERS)
+    value = Decimal(TIER_VALUE[tier] * rng.uniform(0.3, 2.0)).quantize(Decimal("0.01"))
+    return DemoCustomer(
+        account_number=f"4{n:07d}",
+        name=name,
+        tier=tier,
+        lifetime_value=value,
+        notes=rng.choice(CUSTOMER_NOTES),
+        created_at=now - timedelta(days=rng.randint(30, 3000)),
+    )
+
+
+def _history(rng: random.Random, since: datetime, now: datetime, agents: int) -> list[DemoContact]:
+    span_min = int((now - since).total_seconds() // 60) - 60
+    contacts = []
+    for _ in range(rng.randint(0, 5)):
+        channel = _weighted(rng, CHANNELS)
+        contacts.append(
+            DemoContact(
+                channel=channel,
+                occurred_at=now - timedelta(minutes=60 + rng.randint(0, span_min)),
+                disposition=rng.choice(DISPOSITIONS[channel]),
+                notes=rng.choice(CONTACT_NOTES),
+                agent_index=rng.randrange(agents) if channel == "phone" and agents else None,
+            )
+        )
+    return contacts
+
+
+def _fresh_number(rng: random.Random, region: str, used: set[str]) -> str:
+    while True:
+        number = mobile_number(rng, region)
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([c for c, _ in choices], [w for _, w in choices])[0]
+
+
 async def _ensure_skills(session: AsyncSession) -> dict[str, int]:
     existing = {s.name: s.id for s in (await session.execute(select(Skill))).scalars()}
-    for name, _did in QUEUES:
+    for name in SKILLS:
         if name not in existing:
             skill = Skill(name=name)
             session.add(skill)
@@ -122,42 +264,34 @@ async def _ensure_skills(session: AsyncSession) -> dict[str, int]:
 
 async def _ensure_queues(session: AsyncSession, skills: dict[str, int]) -> None:
     existing = set((await session.execute(select(Queue.name))).scalars())
-    for name, did in QUEUES:
+    for name, did, skill in QUEUES:
         if name not in existing:
-            session.add(Queue(name=name, skill_id=skills[name], ring_timeout_s=15, did=did))
+            session.add(Queue(name=name, skill_id=skills[skill], ring_timeout_s=15, did=did))
     await session.flush()
 
 
 async def _ensure_agents(
-    session: AsyncSession, skills: dict[str, int], count: int, rng: random.Random
+    session: AsyncSession, skills: dict[str, int], roster: list[DemoAgent]
 ) -> dict[str, int]:
     existing = {a.login: a.id for a in (await session.execute(select(Agent))).scalars()}
-    for n in range(1, count + 1):
-        login = f"agent{n:02d}"
-        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-        location = "on_site" if login in PEOPLE else rng.choice(LOCATIONS)
-        if login in existing:
+    for spec in roster:
+        if spec.login in existing:
             continue
         agent = Agent(
-            login=login,
-            name=name,
-            dial_string=f"PJSIP/{login}",
-            location=location,
+            login=spec.login,
+            name=spec.name,
+            dial_string=f"PJSIP/{spec.login}",
+            location=spec.location,
             pbx="pbx1",
-            simulated=login not in PEOPLE,
+            simulated=spec.simulated,
         )
+        agent.skills = [
+            AgentSkill(skill_id=skills[name], proficiency=level)
+            for name, level in spec.skills.items()
+        ]
         session.add(agent)
         await session.flush()
-        existing[login] = agent.id
-        # People get every skill so the demo routes any queue to them; everyone
-        # else gets some, never none.
-        skill_ids = sorted(skills.values())
-        chosen = [s for s in skill_ids if login in PEOPLE or rng.random() < 0.7]
-        for skill_id in chosen or [rng.choice(skill_ids)]:
-            session.add(
-                AgentSkill(agent_id=agent.id, skill_id=skill_id, proficiency=rng.randint(1, 5))
-            )
-    await session.flush()
+        existing[spec.login] = agent.id
     return existing
 
 
@@ -167,79 +301,63 @@ async def _ensure_users(session: AsyncSession, agent_ids: dict[str, int], passwo
         (login, "agent", agent_id) for login, agent_id in sorted(agent_ids.items())
     ]
     wanted += [("supervisor", "supervisor", None), ("admin", "admin,supervisor", None)]
-    for username, roles, agent_id in wanted:
-        if username not in existing:
-            session.add(
-                User(
-                    username=username,
-                    password_hash=hash_password(password),
-                    roles=roles,
-                    agent_id=agent_id,
-                )
-            )
+    missing = [w for w in wanted if w[0] not in existing]
+    if not missing:
+        return
+    # One hash for every demo account: they share a published password, so
+    # per-user salts would protect nothing, and 20 argon2 runs would cost seconds.
+    # Hashed on a thread so a service seeding at start-up keeps its loop free.
+    password_hash = await asyncio.to_thread(hash_password, password)
+    for username, roles, agent_id in missing:
+        session.add(
+            User(username=username, password_hash=password_hash, roles=roles, agent_id=agent_id)
+        )
     await session.flush()
 
 
 async def _add_customers(
-    session: AsyncSession, count: int, agent_ids: dict[str, int], rng: random.Random
+    session: AsyncSession, people: list[DemoCustomer], roster_ids: list[int]
 ) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
-    tiers = [t for t, _ in TIERS]
-    weights = [w for _, w in TIERS]
-    customers, numbers, interactions = [], [], []
-    used_numbers: set[str] = set()
-    agents = sorted(agent_ids.values())
-    for customer_id in range(1, count + 1):
-        tier = rng.choices(tiers, weights)[0]
-        value = Decimal(TIER_VALUE[tier] * rng.uniform(0.3, 2.0)).quantize(Decimal("0.01"))
-        customers.append(
-            {
-                "id": customer_id,
-                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                "tier": tier,
-                "lifetime_value": value,
-                "account_number": f"4{customer_id:07d}",
-                "notes": rng.choice(["", "", *NOTES]),
-                "created_at": now - timedelta(days=rng.randint(30, 3000)),
-            }
+    if not people:
+        return
+    rows = [
+        {
+            "name": p.name,
+            "tier": p.tier,
+            "lifetime_value": p.lifetime_value,
+            "account_number": p.account_number,
+            "notes": p.notes,
+            "created_at": p.created_at,
+        }
+        for p in people
+    ]
+    # Ids come from the database (never chosen here), so PostgreSQL's sequence
+    # stays ahead of them and later contacts can be added.
+    ids = list(
+        await session.scalars(
+            insert(Customer).returning(Customer.id, sort_by_parameter_order=True), rows
         )
-        for label in ["mobile", "work"][: rng.choice([1, 1, 2])]:
-            number = _unique_number(rng, used_numbers)
-            numbers.append({"customer_id": customer_id, "e164": number, "label": label})
-        for _ in range(rng.randint(0, 5)):
-            channel = rng.choice(CHANNELS)
-            interactions.append(
-                {
-                    "customer_id": customer_id,
-                    "agent_id": rng.choice(agents) if channel == "phone" else None,
-                    "channel": channel,
-                    "occurred_at": now - timedelta(minutes=rng.randint(60, 60 * 24 * 400)),
-                    "disposition": rng.choice(DISPOSITIONS[channel]),
-                    "notes": rng.choice(NOTES),
-                }
-            )
-    if customers:
-        await session.execute(insert(Customer), customers)
-        await session.execute(insert(PhoneNumber), numbers)
-    if interactions:
-        await session.execute(insert(Interaction), interactions)
-
-
-def _unique_number(rng: random.Random, used: set[str]) -> str:
-    while True:
-        region = rng.choice(REGIONS)
-        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-        assert example is not None
-        national = str(example.national_number)
-        keep = max(1, len(national) - 6)
-        digits = national[:keep] + "".join(str(rng.randint(0, 9)) for _ in national[keep:])
-        candidate = phonenumbers.PhoneNumber(
-            country_code=example.country_code, national_number=int(digits)
-        )
-        e164 = phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164)
-        if e164 not in used:
-            used.add(e164)
-            return e164
+    )
+    numbers = [
+        {"customer_id": cid, "e164": e164, "label": label}
+        for cid, p in zip(ids, people, strict=True)
+        for e164, label in p.numbers
+    ]
+    contacts = [
+        {
+            "customer_id": cid,
+            "agent_id": None if c.agent_index is None else roster_ids[c.agent_index],
+            "channel": c.channel,
+            "occurred_at": c.occurred_at,
+            "disposition": c.disposition,
+            "notes": c.notes,
+        }
+        for cid, p in zip(ids, people, strict=True)
+        for c in p.history
+    ]
+    await session.execute(insert(PhoneNumber), numbers)
+    if contacts:
+        await session.execute(insert(Interaction), contacts)
 
 
 async def demo_caller_numbers(sessions: Sessions, limit: int = 500) -> list[tuple[str, str]]:
