@@ -141,7 +141,9 @@ class Orchestrator:
                 self._call_arrived(event)
             case ev.AgentLegRinging():
                 self._leg_ringing(event)
-            case ev.AgentLegAnswered() | ev.Bridged():
+            case ev.Bridged():
+                # Only a bridge is a conversation: an agent who picks up after the
+                # caller left (AgentLegAnswered without Bridged) talked to nobody.
                 self._leg_answered(event.leg_id, event.at)
             case ev.AgentLegFailed():
                 self._leg_failed(event)

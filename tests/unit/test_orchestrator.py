@@ -226,3 +226,20 @@ async def test_abandoned_waiting_call_is_recorded_and_never_offered(rig: Rig) ->
 async def test_agents_start_logged_out_as_of_start_up(rig: Rig) -> None:
     view = rig.orchestrator.agent_view(ALICE.agent_id)
     assert (view.state, view.since) == (AgentState.LOGGED_OUT, 1000.0)
+
+
+async def test_an_agent_who_answers_after_the_caller_left_did_not_take_the_call(rig: Rig) -> None:
+    o = rig.orchestrator
+    await o.set_agent_state(ALICE.agent_id, AgentState.READY)
+    o.handle(arrive())
+    await o.settle()
+    leg = rig.dialer.originates[0]["leg_id"]
+    o.handle(ev.CallerHungUp(PBX, "pbx1-1.0", "ringing", 1004.0))
+    o.handle(ev.AgentLegAnswered(PBX, "pbx1-1.0", leg, "PJSIP/agent01", 1004.1))
+    o.handle(ev.CallEnded(PBX, "pbx1-1.0", "caller", 1004.2))
+    await o.settle()
+    assert o.agent_view(ALICE.agent_id).state is AgentState.READY
+    assert rig.records.named("call_answered") == []
+    [(_, outcome, phase, _)] = rig.records.named("call_ended")
+    assert (outcome, phase) == ("abandoned", "ringing")
+
