@@ -242,4 +242,3 @@ async def test_an_agent_who_answers_after_the_caller_left_did_not_take_the_call(
     assert rig.records.named("call_answered") == []
     [(_, outcome, phase, _)] = rig.records.named("call_ended")
     assert (outcome, phase) == ("abandoned", "ringing")
-
