@@ -10,6 +10,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,10 @@ def seed_database(url: str, *, customers: int = 200) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    # A thread of its own: the caller may be sync code under a running loop
+    # (Playwright's sync API runs one).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
@@ -76,49 +81,45 @@ def demo_settings(db_url: str, **simulator: Any) -> Settings:
 class RunningService:
     settings: Settings
     app: Any
-    loop: asyncio.AbstractEventLoop
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.http_port}"
-
-    def call_soon(self, fn: Any, *args: Any) -> None:
-        """Run ``fn`` on the service's event loop (the simulator lives there)."""
-        self.loop.call_soon_threadsafe(fn, *args)
+    base_url: str
 
 
-def run_service(settings: Settings) -> Iterator[RunningService]:
-    """Serve the real app with uvicorn in a thread, as `callcenter serve` does."""
+@contextmanager
+def serve_in_thread(app: Any, name: str = "web-under-test") -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a loopback port, in a thread with its own
+    event loop (as `callcenter serve` does); yields the base URL."""
     import uvicorn
 
-    from callcenter.service import create_app
-
-    app = create_app(settings)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=settings.http_port, log_config=None, lifespan="on"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     )
-    loops: list[asyncio.AbstractEventLoop] = []
-
-    def serve() -> None:
-        loop = asyncio.new_event_loop()
-        loops.append(loop)
-        loop.run_until_complete(server.serve())
-        loop.close()
-
-    thread = threading.Thread(target=serve, name="callcenter-under-test", daemon=True)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[listener])), name=name, daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
     try:
-        yield RunningService(settings, app, loops[0])
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        listener.close()
+
+
+def run_service(settings: Settings) -> Iterator[RunningService]:
+    """The real service (create_app) with its simulator, served over loopback."""
+    from callcenter.service import create_app
+
+    app = create_app(settings)
+    with serve_in_thread(app, "callcenter-under-test") as base_url:
+        yield RunningService(settings, app, base_url)
 
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"

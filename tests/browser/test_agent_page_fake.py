@@ -3,36 +3,21 @@ loopback TCP in front of a fake desk."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from agents import AgentState
 from callcenter.ports import AgentView, Principal, Role, WaitingCallView
 from callcenter.web import Hub, create_web_app
+from tests.conftest import serve_in_thread
 from tests.web_fakes import FakeDesk, FakeDirectory
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 USERS = [
     (Principal(1, "alice", frozenset({Role.AGENT}), agent_id=7), "alice-pw"),
@@ -80,35 +65,6 @@ class Served:
     base_url: str
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def web_page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1366, "height": 800})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def console_errors(web_page: Page) -> list[str]:
-    """Errors the page logs (script errors, CSP violations, failed loads)."""
-    errors: list[str] = []
-    web_page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    web_page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 @pytest.fixture
 def served() -> Iterator[Served]:
     now = time.time()
@@ -128,29 +84,8 @@ def served() -> Iterator[Served]:
         session_secret="browser-test-session-secret",
         wallboard_interval_s=0.2,
     )
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-
-    def serve() -> None:
-        asyncio.run(server.serve(sockets=[listener]))
-
-    thread = threading.Thread(target=serve, name="web-under-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield Served(desk, hub, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
+    with serve_in_thread(app) as base_url:
+        yield Served(desk, hub, base_url)
 
 
 def log_in_through_the_form(web_page: Page, served: Served, path: str, username: str) -> None:

@@ -6,29 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.conftest import RunningService, demo_settings, run_service
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -42,9 +24,9 @@ def service(seeded_db_url: str) -> Iterator[RunningService]:
 
 
 def test_agent_goes_ready_and_sees_the_pop_of_the_routed_call(
-    service: RunningService, browser: Browser
+    service: RunningService, web_page: Page
 ) -> None:
-    page = browser.new_page()
+    page = web_page
     page.goto(f"{service.base_url}/agent")
     expect(page.locator("#login-username")).to_be_visible()
     page.fill("#login-username", "agent01")
