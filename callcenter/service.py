@@ -30,7 +30,7 @@ from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbx_link import PbxLink
 from callcenter.ports import AgentView, Wallboard
 from callcenter.screen_pops import ScreenPops
-from callcenter.settings import DEMO_SESSION_SECRET, Settings
+from callcenter.settings import Settings, refuse_demo_secrets
 from callcenter.web.app import create_web_app
 from callcenter.web.hub import Hub
 from routing import QueueRule
@@ -76,10 +76,7 @@ class Runtime:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    if not settings.demo and settings.session_secret.get_secret_value() == DEMO_SESSION_SECRET:
-        raise RuntimeError(
-            "CALLCENTER_SESSION_SECRET must be set outside demo mode (the default is public)"
-        )
+    refuse_demo_secrets(settings)
     hub = Hub()
     desk = DeskProxy()
     runtime = Runtime()

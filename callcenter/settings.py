@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG_FILE = Path("config/callcenter.toml")
 DEMO_SESSION_SECRET = "demo-only-session-secret-change-me"
+DEMO_AMI_SECRET = "callcenter-secret"
 
 
 class PbxSettings(BaseModel):
@@ -31,7 +32,7 @@ class PbxSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=5038, ge=1, le=65535)
     username: str = "callcenter"
-    secret: SecretStr = SecretStr("callcenter-secret")
+    secret: SecretStr = SecretStr(DEMO_AMI_SECRET)
     ping_interval_s: float = Field(default=5.0, gt=0)
 
 
@@ -103,6 +104,24 @@ def _config_file() -> Path | None:
             raise FileNotFoundError(f"CALLCENTER_CONFIG names a missing file: {path}")
         return path
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+class InsecureSettings(ValueError):
+    """A public demo default was left in place outside demo mode."""
+
+
+def refuse_demo_secrets(settings: Settings) -> None:
+    """Outside demo mode, the secrets shipped for the demo are public knowledge:
+    refuse to start with them rather than run an open call center."""
+    if settings.demo:
+        return
+    if settings.session_secret.get_secret_value() == DEMO_SESSION_SECRET:
+        raise InsecureSettings(
+            "session_secret: set CALLCENTER_SESSION_SECRET (the default is public)"
+        )
+    for pbx in settings.pbx:
+        if pbx.secret.get_secret_value() == DEMO_AMI_SECRET:
+            raise InsecureSettings(f"pbx {pbx.name}: set its AMI secret (the default is public)")
 
 
 def load_settings(**overrides: Any) -> Settings:
