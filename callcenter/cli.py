@@ -12,7 +12,11 @@ import typer
 from callcenter.logs import configure_logging
 from callcenter.settings import load_settings
 
-app = typer.Typer(help="callcenter: a call-center routing service (ACD) for Asterisk.")
+# No locals in tracebacks: they would print settings, secrets included.
+app = typer.Typer(
+    help="callcenter: a call-center routing service (ACD) for Asterisk.",
+    pretty_exceptions_show_locals=False,
+)
 
 
 @app.command()

@@ -33,7 +33,6 @@ async def run_simulator(settings: Settings) -> None:
         pbx, settings.simulator, agents, simulated_ids, {q.did: q.name for q in queues if q.did}
     )
     await simulator.start()
-    log.info("PBX simulator listening", host=pbx.host, port=simulator.port, system=pbx.name)
     callers = demo.build_callers(simulator, settings.simulator, numbers, [q.name for q in queues])
     try:
         await callers.run()
