@@ -21,14 +21,14 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
 from agents import AgentProfile, AgentState, InvalidTransition, transition
 from callcenter.ami import events as ev
+from callcenter.orchestration.live import LiveAgent, LiveCall
 from callcenter.orchestration.ports import CallRecords, Dialer, OfferNotPlaced, PopBuilder
 from callcenter.orchestration.writer import OrderedWriter
 from callcenter.ports import AgentView, Notifier, WaitingCallView, Wallboard
@@ -36,45 +36,12 @@ from routing import AvailableAgent, Decision, Offer, QueueRule, Router, WaitingC
 
 log = structlog.get_logger(__name__)
 
-Phase = Literal["waiting", "ringing", "talking"]
 Clock = Callable[[], float]
 
 #: States a person may ask for from the agent page.
 REQUESTABLE = frozenset({AgentState.READY, AgentState.NOT_READY, AgentState.LOGGED_OUT})
 #: Why an agent went Not Ready after a failed offer, by the offer's failure.
 MISSED_OFFER_REASON = {"no_answer": "no answer", "busy": "busy", "unavailable": "unreachable"}
-
-
-@dataclass
-class LiveCall:
-    call_id: str
-    pbx: str
-    linkedid: str
-    queue: str
-    caller_channel: str
-    caller_number: str
-    caller_name: str
-    account: str
-    enqueued_at: float
-    phase: Phase = "waiting"
-    #: the leg now ringing or talking, and its agent
-    leg_id: str | None = None
-    agent_id: int | None = None
-    answered_by: int | None = None
-    caller_gone: bool = False
-    legs: dict[str, int] = field(default_factory=dict)
-    pop: asyncio.Task[dict[str, Any]] | None = None
-
-
-@dataclass
-class LiveAgent:
-    profile: AgentProfile
-    state: AgentState = AgentState.LOGGED_OUT
-    since: float = 0.0
-    reason: str | None = None
-    call_id: str | None = None
-    #: a change asked for during a call, applied when the call ends
-    pending: tuple[AgentState, str | None] | None = None
 
 
 class Orchestrator:

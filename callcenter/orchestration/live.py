@@ -1,0 +1,47 @@
+"""The orchestrator's live state: the calls in progress and the agents on shift.
+
+Plain mutable records owned by the orchestrator alone (single writer); nothing
+else holds them, so no locking is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents import AgentProfile, AgentState
+
+Phase = Literal["waiting", "ringing", "talking"]
+
+
+@dataclass
+class LiveCall:
+    call_id: str
+    pbx: str
+    linkedid: str
+    queue: str
+    caller_channel: str
+    caller_number: str
+    caller_name: str
+    account: str
+    enqueued_at: float
+    phase: Phase = "waiting"
+    #: the leg now ringing or talking, and its agent
+    leg_id: str | None = None
+    agent_id: int | None = None
+    answered_by: int | None = None
+    caller_gone: bool = False
+    legs: dict[str, int] = field(default_factory=dict)
+    pop: asyncio.Task[dict[str, Any]] | None = None
+
+
+@dataclass
+class LiveAgent:
+    profile: AgentProfile
+    state: AgentState = AgentState.LOGGED_OUT
+    since: float = 0.0
+    reason: str | None = None
+    call_id: str | None = None
+    #: a change asked for during a call, applied when the call ends
+    pending: tuple[AgentState, str | None] | None = None
