@@ -143,7 +143,9 @@ def create_app(settings: Settings) -> FastAPI:
                 await link.start()
                 stack.push_async_callback(link.stop)
 
-            if settings.simulator.enabled and settings.simulator.callers:
+            if not queues:
+                log.warning("no queues in the database: run `callcenter seed` for the demo")
+            if settings.simulator.enabled and settings.simulator.callers and queues:
                 numbers = await demo_caller_numbers(sessions)
                 callers = demo.build_callers(
                     runtime.simulator, settings.simulator, numbers, [q.name for q in queues]

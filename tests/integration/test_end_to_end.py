@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 
 from agents import AgentState
@@ -105,3 +107,19 @@ async def test_one_call_from_arrival_to_a_written_call_record(seeded_db_url: str
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_service_starts_on_an_empty_database_and_says_it_is_ready(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    app = create_app(demo_settings(url, callers=True, auto_agents=True))
+    async with app.router.lifespan_context(app):
+        link = app.state.runtime.links["pbx1"]
+        await wait_for(lambda: _true(link.connected))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
+            ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": True, "pbx:pbx1": True}
