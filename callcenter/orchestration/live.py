@@ -34,6 +34,8 @@ class LiveCall:
     caller_gone: bool = False
     legs: dict[str, int] = field(default_factory=dict)
     pop: asyncio.Task[dict[str, Any]] | None = None
+    #: the leg whose agent has been sent the pop (once per offer)
+    popped_leg: str | None = None
 
 
 @dataclass

@@ -179,6 +179,14 @@ class Orchestrator:
         self._notifier.to_agent(
             call.agent_id, {"type": "call", "call_id": call.call_id, "status": "ringing"}
         )
+        self._pop_once(call, call.agent_id, event.leg_id)
+
+    def _pop_once(self, call: LiveCall, agent_id: int, leg_id: str) -> None:
+        """The pop goes out when the agent's phone rings (or, if no ringing was
+        seen, when it is answered): an offer to an unreachable phone pops nothing."""
+        if call.popped_leg != leg_id:
+            call.popped_leg = leg_id
+            self._spawn(self._push_pop(call, agent_id, leg_id))
 
     def _leg_answered(self, leg_id: str, at: float) -> None:
         call = self._call_of_leg(leg_id)
@@ -186,6 +194,7 @@ class Orchestrator:
             return
         if call.phase == "talking":
             return
+        self._pop_once(call, call.agent_id, leg_id)
         call.phase = "talking"
         call.answered_by = call.agent_id
         agent = self._agents[call.agent_id]
@@ -319,7 +328,6 @@ class Orchestrator:
             ),
         )
         self._spawn(self._place_offer(call, agent, leg_id))
-        self._spawn(self._push_pop(call, agent.profile.agent_id, leg_id))
 
     async def _place_offer(self, call: LiveCall, agent: LiveAgent, leg_id: str) -> None:
         dialer = self._dialers.get(call.pbx)

@@ -203,6 +203,7 @@ async def test_refused_originate_leaves_the_caller_waiting(rig: Rig) -> None:
     o.handle(arrive())
     await o.settle()
     assert o.agent_view(ALICE.agent_id).state is AgentState.NOT_READY
+    assert rig.notifier.of_type("pop") == [], "a phone that never rang shows no pop"
     assert [w.caller_number for w in o.wallboard().waiting] == ["+14155550123"]
     rig.dialer.refuse = False
     await o.set_agent_state(BOB.agent_id, AgentState.READY)
@@ -242,3 +243,17 @@ async def test_an_agent_who_answers_after_the_caller_left_did_not_take_the_call(
     assert rig.records.named("call_answered") == []
     [(_, outcome, phase, _)] = rig.records.named("call_ended")
     assert (outcome, phase) == ("abandoned", "ringing")
+
+
+async def test_the_pop_waits_for_the_phone_to_ring(rig: Rig) -> None:
+    o = rig.orchestrator
+    await o.set_agent_state(ALICE.agent_id, AgentState.READY)
+    o.handle(arrive())
+    await o.settle()
+    assert rig.notifier.of_type("pop") == [], "nothing rings yet"
+    leg = rig.dialer.originates[0]["leg_id"]
+    o.handle(ev.AgentLegFailed(PBX, "pbx1-1.0", leg, "PJSIP/agent01", "unavailable", 1001.0))
+    await o.settle()
+    assert rig.notifier.of_type("pop") == [], "an unreachable phone never showed a customer"
+    alice = o.agent_view(ALICE.agent_id)
+    assert (alice.state, alice.reason) == (AgentState.NOT_READY, "unreachable")
