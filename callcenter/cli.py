@@ -97,5 +97,22 @@ def replay(
         typer.echo(json.dumps(call, ensure_ascii=False))
 
 
+bench = typer.Typer(help="Benchmarks: print figures as JSON.")
+app.add_typer(bench, name="bench")
+
+
+@bench.command("codec")
+def bench_codec(
+    captures: Annotated[
+        Path | None, typer.Option(help="folder of .ami captures (default: tests/fixtures/ami)")
+    ] = None,
+    min_events: Annotated[int, typer.Option(min=1000)] = 200_000,
+) -> None:
+    """AMI codec and call-tracker throughput on the real captures, as JSON."""
+    from callcenter.bench.codec import run
+
+    typer.echo(json.dumps(run(captures, min_events)))
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed as JSON, never asserted by tests."""
