@@ -86,19 +86,30 @@ class AmiCodec:
 
 
 def parse_frame(raw: bytes) -> Message | MalformedFrame:
-    """Parse one frame (without its terminating blank line)."""
-    text = raw.decode("utf-8", "replace")
+    """Parse one frame (without its terminating blank line).
+
+    The hot path of the listener: one decode per frame, one pass over the lines
+    that builds both the ordered headers and the first-value index.
+    """
     headers: list[tuple[str, str]] = []
-    for line in text.split("\r\n"):
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or " " in name:
+    first: dict[str, str] = {}
+    for line in raw.decode("utf-8", "replace").split("\r\n"):
+        name, sep, value = line.partition(": ")
+        if not sep:
+            if not line:
+                continue
+            # "Name:" with an empty value and no space is still a header.
+            name, sep, value = line.partition(":")
+            if not sep:
+                return MalformedFrame(raw, f"line without a header name: {line[:80]!r}")
+        if not name or " " in name:
             return MalformedFrame(raw, f"line without a header name: {line[:80]!r}")
-        headers.append((name, value[1:] if value.startswith(" ") else value))
+        headers.append((name, value))
+        if name not in first:
+            first[name] = value
     if not headers:
         return MalformedFrame(raw, "empty frame")
-    return Message.of(tuple(headers))
+    return Message(tuple(headers), first)
 
 
 HeaderSource = Iterable[tuple[str, str]] | Mapping[str, str]
