@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 
 from agents import AgentProfile, AgentState
+from callcenter.db.directory import QueueInfo, load_agents, load_queues, simulated_agents
+from callcenter.db.seed import demo_caller_numbers
+from callcenter.db.session import Sessions
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbxsim import CallerGenerator, PbxSimulator, PhoneBehaviour
 from callcenter.settings import PbxSettings, SimulatorSettings
@@ -27,38 +30,58 @@ log = structlog.get_logger(__name__)
 UNKNOWN_CALLERS = [("+12025550147", ""), ("+447700900123", ""), ("+33612345678", "")]
 
 
-def build_simulator(
-    pbx: PbxSettings,
-    sim: SimulatorSettings,
-    agents: Sequence[AgentProfile],
-    simulated_ids: set[int],
-    dids: dict[str, str],
-) -> PbxSimulator:
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """Who works here and which queues exist, read once at start-up."""
+
+    agents: list[AgentProfile]
+    queues: list[QueueInfo]
+    #: agents the simulator plays (the others are for people)
+    simulated_ids: frozenset[int]
+    #: (E.164, name) of demo customers, for simulated callers
+    caller_numbers: list[tuple[str, str]]
+
+    @property
+    def dids(self) -> dict[str, str]:
+        return {q.did: q.name for q in self.queues if q.did}
+
+
+async def load_directory(sessions: Sessions) -> Directory:
+    return Directory(
+        agents=await load_agents(sessions),
+        queues=await load_queues(sessions),
+        simulated_ids=frozenset(a.agent_id for a in await simulated_agents(sessions)),
+        caller_numbers=await demo_caller_numbers(sessions),
+    )
+
+
+def build_simulator(pbx: PbxSettings, sim: SimulatorSettings, directory: Directory) -> PbxSimulator:
     simulator = PbxSimulator(
         system_name=pbx.name,
         host=pbx.host,
         port=pbx.port,
         users={pbx.username: pbx.secret.get_secret_value()},
-        dids=dids,
+        dids=directory.dids,
         seed=sim.seed,
     )
-    for agent in agents:
-        simulated = agent.agent_id in simulated_ids
+    for agent in directory.agents:
+        simulated = agent.agent_id in directory.simulated_ids
         delay = sim.answer_delay_s if simulated else sim.person_answer_delay_s
         simulator.add_phone(agent.dial_string, PhoneBehaviour(answer_after_s=delay))
     return simulator
 
 
 def build_callers(
-    simulator: PbxSimulator,
-    sim: SimulatorSettings,
-    numbers: Sequence[tuple[str, str]],
-    queues: Sequence[str],
-) -> CallerGenerator:
+    simulator: PbxSimulator, sim: SimulatorSettings, directory: Directory
+) -> CallerGenerator | None:
+    """Simulated customers, or None when there is no queue to call (unseeded)."""
+    if not directory.queues:
+        log.warning("no queues in the database: run `callcenter seed` for the demo")
+        return None
     return CallerGenerator(
         simulator,
-        numbers=[*numbers, *UNKNOWN_CALLERS],
-        queues=queues,
+        numbers=[*directory.caller_numbers, *UNKNOWN_CALLERS],
+        queues=[q.name for q in directory.queues],
         interval_s=sim.call_interval_s,
         patience_s=sim.patience_s,
         talk_time_s=sim.talk_time_s,
@@ -68,7 +91,7 @@ def build_callers(
 
 async def keep_simulated_agents_ready(
     orchestrator: Orchestrator,
-    simulated_ids: set[int],
+    simulated_ids: frozenset[int],
     *,
     pause_s: float = 3.0,
     tick_s: float = 1.0,

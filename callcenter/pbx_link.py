@@ -28,12 +28,10 @@ EventSink = Callable[[DomainEvent], None]
 class PbxLink:
     """Implements ``callcenter.orchestration.ports.Dialer`` for one Asterisk."""
 
-    def __init__(
-        self, settings: PbxSettings, sink: EventSink, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, settings: PbxSettings, *, clock: Callable[[], float] = time.time) -> None:
         self.name = settings.name
         self.tracker = CallTracker(settings.name)
-        self._sink = sink
+        self._sink: EventSink | None = None
         self._clock = clock
         self._client = AmiClient(settings, self._on_message)
 
@@ -41,15 +39,20 @@ class PbxLink:
     def connected(self) -> bool:
         return self._client.connected
 
-    async def start(self) -> None:
+    async def start(self, sink: EventSink) -> None:
+        """Connect; from now on every domain event goes to ``sink``. (The sink is
+        the orchestrator, which itself needs this link as its dialer, hence late.)"""
+        self._sink = sink
         await self._client.start()
 
     async def stop(self) -> None:
         await self._client.stop()
 
     def _on_message(self, msg: Message) -> None:
-        for event in self.tracker.feed(msg, self._clock()):
-            self._sink(event)
+        events = self.tracker.feed(msg, self._clock())
+        if self._sink is not None:
+            for event in events:
+                self._sink(event)
 
     async def originate_agent_leg(
         self,

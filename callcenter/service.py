@@ -20,10 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agents import AgentState
 from callcenter import demo
-from callcenter.db.directory import load_agents, load_queues, simulated_agents
 from callcenter.db.migrate import run_migrations
 from callcenter.db.records import CallRecorder
-from callcenter.db.seed import demo_caller_numbers
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.users import make_authenticator
 from callcenter.orchestration.orchestrator import Orchestrator
@@ -102,37 +100,23 @@ def create_app(settings: Settings) -> FastAPI:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
             await asyncio.to_thread(run_migrations, settings.database_url)
-            agents = await load_agents(sessions)
-            queues = await load_queues(sessions)
-            simulated_ids = {a.agent_id for a in await simulated_agents(sessions)}
-
+            directory = await demo.load_directory(sessions)
             if settings.simulator.enabled:
-                simulator = demo.build_simulator(
-                    settings.pbx[0],
-                    settings.simulator,
-                    agents,
-                    simulated_ids,
-                    {q.did: q.name for q in queues if q.did},
-                )
+                simulator = demo.build_simulator(settings.pbx[0], settings.simulator, directory)
                 await simulator.start()
                 stack.push_async_callback(simulator.stop)
                 runtime.simulator = simulator
 
-            orchestrator_ref: list[Orchestrator] = []
-            links = {
-                pbx.name: PbxLink(pbx, lambda e: orchestrator_ref[0].handle(e))
-                for pbx in settings.pbx
-            }
+            links = {pbx.name: PbxLink(pbx) for pbx in settings.pbx}
             orchestrator = Orchestrator(
-                agents=agents,
-                queues=[QueueRule(q.name, q.skill) for q in queues],
+                agents=directory.agents,
+                queues=[QueueRule(q.name, q.skill) for q in directory.queues],
                 dialers=links,
                 records=CallRecorder(sessions),
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=hub,
                 ring_timeout_s=settings.ring_timeout_s,
             )
-            orchestrator_ref.append(orchestrator)
             orchestrator.start()
             stack.push_async_callback(orchestrator.stop)
             desk.target = orchestrator
@@ -140,27 +124,23 @@ def create_app(settings: Settings) -> FastAPI:
             runtime.links = links
 
             for link in links.values():
-                await link.start()
+                await link.start(orchestrator.handle)
                 stack.push_async_callback(link.stop)
 
-            if not queues:
-                log.warning("no queues in the database: run `callcenter seed` for the demo")
-            if settings.simulator.enabled and settings.simulator.callers and queues:
-                numbers = await demo_caller_numbers(sessions)
-                callers = demo.build_callers(
-                    runtime.simulator, settings.simulator, numbers, [q.name for q in queues]
-                )
-                _background(stack, callers.run(), "demo-callers")
+            if settings.simulator.enabled and settings.simulator.callers:
+                callers = demo.build_callers(runtime.simulator, settings.simulator, directory)
+                if callers is not None:
+                    _background(stack, callers.run(), "demo-callers")
             if settings.simulator.enabled and settings.simulator.auto_agents:
                 _background(
                     stack,
-                    demo.keep_simulated_agents_ready(orchestrator, simulated_ids),
+                    demo.keep_simulated_agents_ready(orchestrator, directory.simulated_ids),
                     "demo-agents",
                 )
             log.info(
                 "callcenter started",
-                agents=len(agents),
-                queues=[q.name for q in queues],
+                agents=len(directory.agents),
+                queues=[q.name for q in directory.queues],
                 pbx=[p.name for p in settings.pbx],
                 simulator=settings.simulator.enabled,
             )

@@ -8,9 +8,7 @@ import asyncio
 import structlog
 
 from callcenter import demo
-from callcenter.db.directory import load_agents, load_queues, simulated_agents
 from callcenter.db.migrate import run_migrations
-from callcenter.db.seed import demo_caller_numbers
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.settings import Settings
 
@@ -20,21 +18,17 @@ log = structlog.get_logger(__name__)
 async def run_simulator(settings: Settings) -> None:
     await asyncio.to_thread(run_migrations, settings.database_url)
     engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
     try:
-        agents = await load_agents(sessions)
-        queues = await load_queues(sessions)
-        simulated_ids = {a.agent_id for a in await simulated_agents(sessions)}
-        numbers = await demo_caller_numbers(sessions)
+        directory = await demo.load_directory(make_session_factory(engine))
     finally:
         await engine.dispose()
-    pbx = settings.pbx[0]
-    simulator = demo.build_simulator(
-        pbx, settings.simulator, agents, simulated_ids, {q.did: q.name for q in queues if q.did}
-    )
+    simulator = demo.build_simulator(settings.pbx[0], settings.simulator, directory)
     await simulator.start()
-    callers = demo.build_callers(simulator, settings.simulator, numbers, [q.name for q in queues])
+    callers = demo.build_callers(simulator, settings.simulator, directory)
     try:
-        await callers.run()
+        if callers is not None and settings.simulator.callers:
+            await callers.run()
+        else:
+            await asyncio.Event().wait()  # serve AMI clients until stopped
     finally:
         await simulator.stop()
