@@ -1,22 +1,38 @@
 """One PBX link: an AMI client, its call tracker, and the Dialer the orchestrator uses.
 
-Frames go from the socket straight through the tracker into the orchestrator on
-the same event loop, so an arrival is routed without a hop through a queue.
+Why the reader only parses and enqueues: Asterisk drops a client whose socket
+blocks (``writetimeout``, 100 ms by default), so the read loop never waits on the
+tracker, the orchestrator or the database. Frames go into a bounded queue; one
+consumer task applies them to the tracker in arrival order (which keeps every
+call's order) and hands the domain events to the sink. If the queue ever fills,
+events would have to be thrown away, so the link is dropped instead: the reconnect
+resyncs and nothing is silently lost.
+
+Every connect and reconnect resyncs (``FullyBooted`` first, which tells a restarted
+Asterisk, then ``CoreShowChannels``): the snapshot is queued at the point of the
+stream where its list completed, so events before it are applied before it and
+events after it after it. Waiting callers we never saw enqueue are adopted once
+their ``CC_QUEUE`` is read back with ``Getvar``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import structlog
 
+from callcenter import metrics
 from callcenter.ami import actions
-from callcenter.ami.client import AmiClient, AmiConnectionLost
+from callcenter.ami.client import AmiClient, AmiConnectionLost, AmiResponseLost
 from callcenter.ami.codec import LocalProtocolError
-from callcenter.ami.events import DomainEvent
-from callcenter.ami.message import Message
-from callcenter.ami.tracker import CallTracker
+from callcenter.ami.correlator import ActionResult
+from callcenter.ami.events import DomainEvent, LinkDown
+from callcenter.ami.message import MalformedFrame, Message
+from callcenter.ami.tracker import ADOPTION_VARIABLES, CallTracker
 from callcenter.orchestration.ports import OfferNotPlaced
 from callcenter.settings import PbxSettings
 
@@ -24,35 +40,209 @@ log = structlog.get_logger(__name__)
 
 EventSink = Callable[[DomainEvent], None]
 
+DEFAULT_QUEUE_LIMIT = 100_000
+#: Events applied per turn of the consumer before it lets other tasks run.
+BATCH = 512
+RESYNC_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Disconnected:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    channels: Sequence[Message]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Adoptions:
+    variables: Mapping[str, Mapping[str, str]]
+    at: float
+
+
+_Item = tuple[Message, float] | _Disconnected | _Snapshot | _Adoptions
+
 
 class PbxLink:
     """Implements ``callcenter.orchestration.ports.Dialer`` for one Asterisk."""
 
-    def __init__(self, settings: PbxSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: PbxSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+    ) -> None:
         self.name = settings.name
         self.tracker = CallTracker(settings.name)
         self._sink: EventSink | None = None
         self._clock = clock
-        self._client = AmiClient(settings, self._on_message)
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_limit)
+        self._overflowed = False
+        self._consumer: asyncio.Task[None] | None = None
+        self._depth = metrics.AMI_QUEUE_DEPTH.labels(pbx=self.name)
+        self._applied = metrics.AMI_EVENTS.labels(pbx=self.name)
+        self._malformed = metrics.AMI_MALFORMED.labels(pbx=self.name)
+        self._up = metrics.AMI_CONNECTED.labels(pbx=self.name)
+        self._client = AmiClient(
+            settings,
+            self._on_message,
+            self._resync,
+            on_disconnected=self._on_disconnected,
+            on_malformed=self._on_malformed,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+        )
+        #: set while the tracker agrees with the PBX (after the first resync)
+        self.in_step = False
 
     @property
     def connected(self) -> bool:
         return self._client.connected
 
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
     async def start(self, sink: EventSink) -> None:
         """Connect; from now on every domain event goes to ``sink``. (The sink is
         the orchestrator, which itself needs this link as its dialer, hence late.)"""
         self._sink = sink
+        self._consumer = asyncio.create_task(self._consume(), name=f"ami-consumer-{self.name}")
         await self._client.start()
 
     async def stop(self) -> None:
         await self._client.stop()
+        if self._consumer is not None:
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._consumer
+            self._consumer = None
+
+    async def wait_in_step(self, timeout: float) -> None:
+        """Wait until the link is up and resynced (tests, readiness)."""
+        async with asyncio.timeout(timeout):
+            while not (self.in_step and self.connected):
+                await asyncio.sleep(0.02)
+
+    # -- reading: parse and enqueue, nothing else --------------------------------
+
+    def _enqueue(self, item: _Item) -> None:
+        if self._overflowed and isinstance(item, tuple):
+            return  # the link is being dropped; the resync will tell what we missed
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self._overflowed = True
+            metrics.AMI_OVERFLOWS.labels(pbx=self.name).inc()
+            self._client.drop_link(f"event queue full ({self._queue.maxsize} events)")
+            return
+        self._depth.set(self._queue.qsize())
 
     def _on_message(self, msg: Message) -> None:
-        events = self.tracker.feed(msg, self._clock())
-        if self._sink is not None:
+        self._enqueue((msg, self._clock()))
+
+    def _on_malformed(self, frame: MalformedFrame) -> None:
+        del frame  # the client has logged it with the PBX name
+        self._malformed.inc()
+
+    def _on_disconnected(self) -> None:
+        self._up.set(0)
+        self.in_step = False
+        # Never dropped: without it the tracker would not know to resync.
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_Disconnected(self._clock()))
+            return
+        self._force_disconnect_marker()
+
+    def _force_disconnect_marker(self) -> None:
+        """The queue is full of events from the dead connection: they are stale
+        anyway, so make room for the marker rather than lose it."""
+        with contextlib.suppress(asyncio.QueueEmpty):
+            self._queue.get_nowait()
+        self._queue.put_nowait(_Disconnected(self._clock()))
+
+    # -- resync on every connect ---------------------------------------------------
+
+    async def _resync(self) -> None:
+        self._overflowed = False
+        self._up.set(1)
+        metrics.AMI_RESYNCS.labels(pbx=self.name).inc()
+        snapshot: list[Message] = []
+
+        def at_list_end(result: ActionResult) -> None:
+            snapshot.extend(m for m in result.events if m.event == "CoreShowChannel")
+            self._enqueue(_Snapshot(tuple(snapshot), self._clock()))
+
+        result = await self._client.send_action(
+            "CoreShowChannels", (), timeout=RESYNC_TIMEOUT_S, on_result=at_list_end
+        )
+        if not result.ok:
+            log.error("CoreShowChannels refused; cannot resync", reason=result.message)
+            self._client.drop_link("resync refused")
+            return
+        variables = await self._adoption_variables(snapshot)
+        self._enqueue(_Adoptions(variables, self._clock()))
+
+    async def _adoption_variables(
+        self, snapshot: Sequence[Message]
+    ) -> dict[str, dict[str, str]]:
+        names = {m.get("Uniqueid") or "": m.get("Channel") or "" for m in snapshot}
+        found: dict[str, dict[str, str]] = {}
+        for uniqueid in self.tracker.calls_needing_variables(snapshot):
+            values: dict[str, str] = {}
+            for variable in ADOPTION_VARIABLES:
+                try:
+                    headers = actions.getvar(names[uniqueid], variable)
+                except actions.InvalidActionValue:
+                    break
+                answer = await self._client.send_action("Getvar", headers)
+                if answer.ok:
+                    values[variable] = answer.response.get("Value") or ""
+            if values.get("CC_QUEUE"):
+                found[uniqueid] = values
+        return found
+
+    # -- the consumer: the only code that touches the tracker ----------------------
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self._queue.get()
+            self._apply(item)
+            for _ in range(BATCH):
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                self._apply(item)
+            self._depth.set(self._queue.qsize())
+            await asyncio.sleep(0)
+
+    def _apply(self, item: _Item) -> None:
+        if isinstance(item, tuple):
+            msg, at = item
+            events = self.tracker.feed(msg, at)
+            self._applied.inc()
+        elif isinstance(item, _Disconnected):
+            self.tracker.connection_lost()
+            events = [LinkDown(self.name, item.at)]
+        elif isinstance(item, _Snapshot):
+            events = self.tracker.resync_channels(item.channels, item.at)
+        else:
+            events = self.tracker.finish_resync(item.variables, item.at)
+            self.in_step = True
+            log.info("AMI link in step", pbx=self.name, live_calls=len(self.tracker.live_calls))
+        sink = self._sink
+        if sink is not None:
             for event in events:
-                self._sink(event)
+                sink(event)
+
+    # -- the Dialer port -----------------------------------------------------------
 
     async def originate_agent_leg(
         self,
@@ -78,6 +268,8 @@ class PbxLink:
             )
         except actions.InvalidActionValue as exc:
             raise OfferNotPlaced(str(exc)) from exc
+        if not self.in_step:
+            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
         action_id = self._client.next_action_id()
         self.tracker.expect_agent_leg(
             leg_id=leg_id,
@@ -89,13 +281,19 @@ class PbxLink:
         )
         try:
             result = await self._client.send_action("Originate", headers, action_id=action_id)
-        except (AmiConnectionLost, LocalProtocolError) as exc:
+        except AmiResponseLost:
+            # It may be ringing the agent: the resync checks its ChannelId; nothing
+            # is re-sent (that could ring the agent twice).
+            log.warning("Originate answer lost with the link", leg_id=leg_id)
+            return
+        except AmiConnectionLost as exc:
+            raise OfferNotPlaced(str(exc), link_down=True) from exc
+        except LocalProtocolError as exc:
             raise OfferNotPlaced(str(exc)) from exc
-        except TimeoutError as exc:
+        except TimeoutError:
             # The Originate may have been queued; its leg's events still tell the
-            # outcome, so nothing is re-sent (that could ring the agent twice).
+            # outcome, so nothing is re-sent.
             log.warning("Originate not acknowledged in time", leg_id=leg_id)
-            del exc
             return
         if not result.ok:
             raise OfferNotPlaced(result.message or "Originate refused")

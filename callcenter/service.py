@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("readiness: database unreachable")
         for pbx in settings.pbx:
             link = runtime.links.get(pbx.name)
-            checks[f"pbx:{pbx.name}"] = bool(link and link.connected)
+            checks[f"pbx:{pbx.name}"] = bool(link and link.connected and link.in_step)
         return checks
 
     @asynccontextmanager
@@ -108,11 +108,14 @@ def create_app(settings: Settings) -> FastAPI:
                 runtime.simulator = simulator
 
             links = {pbx.name: PbxLink(pbx) for pbx in settings.pbx}
+            recorder = CallRecorder(sessions)
             orchestrator = Orchestrator(
                 agents=directory.agents,
                 queues=[QueueRule(q.name, q.skill) for q in directory.queues],
                 dialers=links,
-                records=CallRecorder(sessions),
+                records=recorder,
+                awaiting_resync=links.keys(),
+                open_calls=await recorder.open_calls(),
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=hub,
                 ring_timeout_s=settings.ring_timeout_s,

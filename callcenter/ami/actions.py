@@ -18,6 +18,8 @@ _CHANNEL = re.compile(r"[A-Za-z0-9_.@+\-/;]{1,120}\Z")
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
 _NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
 _NAME_UNSAFE = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 Headers = list[tuple[str, str]]
 
@@ -37,8 +39,12 @@ def _check(field: str, value: str, pattern: re.Pattern[str], reason: str) -> str
 
 
 def caller_id(name: str, number: str) -> str:
-    """A ``"Name" <number>`` string; unsafe characters are dropped from the name and
-    a number that is not digits is left out."""
+    """A ``"Name" <number>`` string. A line break anywhere is refused outright (it
+    is an injection attempt, not a typo); quotes and other unsafe characters are
+    dropped from the name, and a number that is not digits is left out."""
+    for field, value in (("caller_id_name", name), ("caller_id_number", number)):
+        if _LINE_BREAK.search(value):
+            raise InvalidActionValue(field, value, "contains a line break")
     clean_name = _NAME_UNSAFE.sub("", name)[:40].strip()
     clean_number = number if _NUMBER.match(number) else ""
     return f'"{clean_name}" <{clean_number}>'
@@ -79,3 +85,10 @@ def originate_agent_leg(
 
 def hangup(channel: str) -> Headers:
     return [("Channel", _check("channel", channel, _CHANNEL, "not a channel name"))]
+
+
+def getvar(channel: str, variable: str) -> Headers:
+    return [
+        ("Channel", _check("channel", channel, _CHANNEL, "not a channel name")),
+        ("Variable", _check("variable", variable, _VARIABLE, "not a variable name")),
+    ]

@@ -39,8 +39,12 @@ READ_CHUNK_BYTES = 65536
 
 
 class AmiConnectionLost(ConnectionError):
-    """The link is down, or dropped before the action was answered. The action was
-    not re-sent; it may or may not have taken effect."""
+    """The link is down: the action was not sent."""
+
+
+class AmiResponseLost(AmiConnectionLost):
+    """The action was written (at least in part) but the link dropped before its
+    answer: it may or may not have taken effect, and it is never re-sent."""
 
 
 class AmiLoginFailed(Exception):
@@ -53,6 +57,8 @@ class _LoginRefused(Exception):
 
 EventCallback = Callable[[Message], None]
 ConnectedCallback = Callable[[], Awaitable[None]]
+DisconnectedCallback = Callable[[], None]
+ResultCallback = Callable[[ActionResult], None]
 
 
 class AmiClient:
@@ -64,6 +70,8 @@ class AmiClient:
         on_event: EventCallback,
         on_connected: ConnectedCallback | None = None,
         *,
+        on_disconnected: DisconnectedCallback | None = None,
+        on_malformed: Callable[[MalformedFrame], None] | None = None,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         max_login_attempts: int = 5,
@@ -73,6 +81,10 @@ class AmiClient:
         self._settings = settings
         self._on_event = on_event
         self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self._on_malformed = on_malformed
+        self._result_callbacks: dict[str, ResultCallback] = {}
+        self._drop_requested: asyncio.Event | None = None
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._max_login_attempts = max_login_attempts
@@ -131,16 +143,27 @@ class AmiClient:
         *,
         timeout: float = 10,
         action_id: str | None = None,
+        on_result: ResultCallback | None = None,
     ) -> ActionResult:
         """Send an action and wait for its answer (with its EventList, if any).
 
-        Raises AmiConnectionLost if the link is down or drops first, TimeoutError
-        if Asterisk does not answer in ``timeout`` seconds, LocalProtocolError if a
-        value would inject lines. Never re-sent.
+        Raises AmiConnectionLost if the link is down (not sent), AmiResponseLost if
+        it drops after sending, TimeoutError if Asterisk does not answer in
+        ``timeout`` seconds, LocalProtocolError if a value would inject lines.
+        Never re-sent. ``on_result`` is called by the reader the moment the answer
+        is complete, before any later event is passed on: the point in the event
+        stream where, say, a CoreShowChannels list was true.
         """
         if not self._connected:
             raise AmiConnectionLost(f"AMI link to {self._settings.name} is down")
-        return await self._request(action, headers, timeout, action_id)
+        return await self._request(action, headers, timeout, action_id, on_result)
+
+    def drop_link(self, why: str) -> None:
+        """Close the current connection and reconnect (with a resync): for a reader
+        that fell behind and had to discard events."""
+        if self._drop_requested is not None and not self._drop_requested.is_set():
+            log.error("dropping the AMI link", pbx=self._settings.name, why=why)
+            self._drop_requested.set()
 
     # -- connection loop ------------------------------------------------------
 
@@ -211,6 +234,7 @@ class AmiClient:
             self._run_on_connected()
             await self._watch(reader_task)
         finally:
+            was_connected = self._connected
             self._set_connected(False)
             self._writer = None
             reader_task.cancel()
@@ -222,6 +246,8 @@ class AmiClient:
             self._fail_pending()
             if not banner.done():
                 banner.cancel()
+            if was_connected and self._on_disconnected is not None:
+                self._on_disconnected()
 
     async def _login(self) -> None:
         secret = self._settings.secret.get_secret_value()
@@ -236,8 +262,23 @@ class AmiClient:
     async def _watch(self, reader_task: asyncio.Task[None]) -> None:
         """Return when the link is lost: the reader ended, or a Ping went unanswered."""
         interval = self._settings.ping_interval_s
+        dropped = self._drop_requested = asyncio.Event()
+        drop_task = asyncio.create_task(dropped.wait())
+        try:
+            await self._watch_until(reader_task, drop_task, interval)
+        finally:
+            drop_task.cancel()
+            self._drop_requested = None
+
+    async def _watch_until(
+        self, reader_task: asyncio.Task[None], drop_task: asyncio.Task[bool], interval: float
+    ) -> None:
         while True:
-            done, _ = await asyncio.wait({reader_task}, timeout=interval)
+            done, _ = await asyncio.wait(
+                {reader_task, drop_task}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            if drop_task in done:
+                return
             if done:
                 exc = None if reader_task.cancelled() else reader_task.exception()
                 if exc is not None:
@@ -245,7 +286,12 @@ class AmiClient:
                 log.warning("AMI link closed by the PBX", pbx=self._settings.name)
                 return
             try:
-                await self._request("Ping", (), interval)
+                ping = asyncio.create_task(self._request("Ping", (), interval))
+                await asyncio.wait({ping, drop_task}, return_when=asyncio.FIRST_COMPLETED)
+                if not ping.done():
+                    ping.cancel()
+                    return
+                ping.result()
             except TimeoutError:
                 log.warning(
                     "AMI ping unanswered; dropping the link",
@@ -308,12 +354,20 @@ class AmiClient:
                 reason=frame.reason,
                 size=len(frame.raw),
             )
+            if self._on_malformed is not None:
+                self._on_malformed(frame)
         else:
             self._message(frame)
 
     def _message(self, msg: Message) -> None:
         result = self._pending.feed(msg)
         if isinstance(result, ActionResult):
+            callback = self._result_callbacks.pop(result.action_id, None)
+            if callback is not None:
+                try:
+                    callback(result)
+                except Exception:
+                    log.exception("AMI result callback failed", pbx=self._settings.name)
             future = self._futures.pop(result.action_id, None)
             if future is not None and not future.done():
                 future.set_result(result)
@@ -332,7 +386,12 @@ class AmiClient:
         return f"{self._action_prefix}-{self._action_counter}"
 
     async def _request(
-        self, action: str, headers: HeaderSource, timeout: float, action_id: str | None = None
+        self,
+        action: str,
+        headers: HeaderSource,
+        timeout: float,
+        action_id: str | None = None,
+        on_result: ResultCallback | None = None,
     ) -> ActionResult:
         writer = self._writer
         if writer is None:
@@ -342,6 +401,8 @@ class AmiClient:
         future: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
         self._pending.expect(action_id)
         self._futures[action_id] = future
+        if on_result is not None:
+            self._result_callbacks[action_id] = on_result
         try:
             writer.write(data)
             await writer.drain()
@@ -349,9 +410,10 @@ class AmiClient:
         except (TimeoutError, AmiConnectionLost):
             raise  # TimeoutError is an OSError: keep "no answer" apart from "link lost"
         except OSError as exc:
-            raise AmiConnectionLost(f"AMI link to {self._settings.name} dropped") from exc
+            raise AmiResponseLost(f"AMI link to {self._settings.name} dropped") from exc
         finally:
             self._futures.pop(action_id, None)
+            self._result_callbacks.pop(action_id, None)
             self._pending.forget(action_id)
 
     def _fail_pending(self) -> None:
@@ -359,5 +421,5 @@ class AmiClient:
             future = self._futures.pop(action_id, None)
             if future is not None and not future.done():
                 future.set_exception(
-                    AmiConnectionLost(f"AMI link to {self._settings.name} lost; not re-sent")
+                    AmiResponseLost(f"AMI link to {self._settings.name} lost; not re-sent")
                 )

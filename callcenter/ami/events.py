@@ -14,9 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-OfferFailure = Literal["no_answer", "busy", "unavailable", "canceled"]
+OfferFailure = Literal["no_answer", "busy", "unavailable", "canceled", "lost_during_disconnect"]
 CallPhase = Literal["waiting", "ringing", "talking"]
 Party = Literal["caller", "agent"]
+#: ``hangup``: we saw it end. ``lost_during_disconnect``: it was gone when the link
+#: came back (or the PBX restarted), so how it ended is not known.
+EndCause = Literal["hangup", "lost_during_disconnect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,9 @@ class CallArrived:
     queue: str
     account: str
     at: float
+    #: Found waiting by a resync rather than seen arriving: ``at`` is then the
+    #: enqueue time Asterisk's channel age gives (the call keeps its place).
+    adopted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,40 @@ class CallEnded:
     linkedid: str
     ended_by: Party | None
     at: float
+    cause: EndCause = "hangup"
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneReachability:
+    """An agent's device (``PJSIP/agent01``) became reachable or not, from
+    ``DeviceStateChange`` (UNAVAILABLE or not) and ``ContactStatus`` (Removed /
+    Unreachable or Reachable / NonQualified)."""
+
+    pbx: str
+    device: str
+    reachable: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The AMI link to ``pbx`` dropped: until it is resynced, what happens there is
+    unknown, so nothing is offered on it."""
+
+    pbx: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResynced:
+    """The link is back and the tracker agrees with the PBX's channel list again.
+    ``live_calls`` are the Linkedids of our calls that still exist; ``restarted``
+    says the PBX itself restarted (every earlier call is gone)."""
+
+    pbx: str
+    live_calls: frozenset[str]
+    restarted: bool
+    at: float
 
 
 DomainEvent = (
@@ -115,4 +155,7 @@ DomainEvent = (
     | CallerHungUp
     | AgentHungUp
     | CallEnded
+    | PhoneReachability
+    | LinkDown
+    | LinkResynced
 )

@@ -30,9 +30,13 @@ class CallOutcome:
     hangup_phase: ev.CallPhase | None = None
     ended_by: ev.Party | None = None
     ended: bool = False
+    #: it was gone when the link came back: how it ended is not known
+    lost: bool = False
 
     @property
     def outcome(self) -> str:
+        if self.lost:
+            return "lost_during_disconnect"
         return "answered" if self.agent is not None else "abandoned"
 
     def as_dict(self) -> dict[str, object]:
@@ -43,10 +47,10 @@ class CallOutcome:
             "queue": self.queue,
             "outcome": self.outcome,
         }
-        if self.agent is None:
-            out["abandon_phase"] = self.hangup_phase or "waiting"
-        else:
+        if self.agent is not None:
             out["agent"] = self.agent
+        elif not self.lost:
+            out["abandon_phase"] = self.hangup_phase or "waiting"
         out["offers"] = [{"agent": o.agent, "result": o.result} for o in self.offers]
         if self.ended_by is not None:
             out["ended_by"] = self.ended_by
@@ -66,6 +70,8 @@ class CallOutcomeBook:
                 key, CallOutcome(event.linkedid, event.caller_number, event.queue)
             )
             return
+        if isinstance(event, ev.PhoneReachability | ev.LinkDown | ev.LinkResynced):
+            return  # about phones and links, not about one call
         call = self._calls.get((event.pbx, event.linkedid))
         if call is not None:
             _apply(call, event)
@@ -103,5 +109,7 @@ def _apply(call: CallOutcome, event: ev.DomainEvent) -> None:
         case ev.CallEnded():
             call.ended = True
             call.ended_by = event.ended_by
+            if event.cause != "hangup":
+                call.lost = True
         case _:
             pass

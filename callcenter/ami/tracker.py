@@ -19,6 +19,18 @@ Wire facts it relies on (see tests/fixtures/ami/README.md, proven on Asterisk 22
   by ``CC_CALL_ID`` (the Originate's variable, a Setvar on the caller, or the
   ``Conference`` the caller joins).
 
+- After a reconnect, ``resync`` takes the ``CoreShowChannels`` list: channels we
+  knew that are gone ended while we were away (their calls end with cause
+  ``lost_during_disconnect``), channels we did not know are adopted, and a caller
+  found waiting in ``callcenter-wait`` becomes a call, enqueued as long ago as its
+  channel has existed. ``FullyBooted`` tells a restarted PBX (its Uptime went back,
+  or its boot time moved): then every call we knew is lost at once, before
+  anything with a recycled channel name can be confused with it.
+- Local channel optimization (``LocalOptimizationBegin``) swaps the agent's device
+  channel in for the leg's ``;1`` half: the leg lives on in that channel, so the
+  ``;1`` hanging up (which may come before ``LocalOptimizationEnd``) is not the
+  agent hanging up.
+
 The tracker never looks at a clock: ``at`` comes with each frame, so a replay of a
 capture gives the same domain events every time.
 """
@@ -26,18 +38,24 @@ capture gives the same domain events every time.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 from callcenter.ami import events as ev
 from callcenter.ami.channels import Channel, Channels
 from callcenter.ami.message import Message
 
 ENQUEUE_USER_EVENT = "CallCenterEnqueue"
+WAIT_CONTEXT = "callcenter-wait"
+#: Channel variables of a waiting caller that a resync needs to adopt it.
+ADOPTION_VARIABLES = ("CC_QUEUE", "CC_ACCOUNT")
+_UNREACHABLE_DEVICE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
+_UNREACHABLE_CONTACTS = frozenset({"Removed", "Unreachable"})
 _FAILURE_REASONS: dict[str, ev.OfferFailure] = {"3": "no_answer", "5": "busy"}
 _HANGUP_CAUSES: dict[str, ev.OfferFailure] = {"17": "busy", "19": "no_answer"}
 _MAX_UNMATCHED = 256
+LOST: Final = "lost_during_disconnect"
 
 LegResult = Literal["pending", "answered", "failed"]
 
@@ -56,6 +74,11 @@ class Leg:
     rang: bool = False
     bridged: bool = False
     hung_up: bool = False
+    #: the channel that carries the agent now: the leg's own (``leg_id``), or the
+    #: device channel a Local optimization swapped in
+    primary: str = ""
+    #: the device channel the leg's Local ``;2`` dialed (DialBegin)
+    device: str | None = None
     #: Its OriginateResponse went to a connection that is gone; only the channel
     #: itself can tell how the offer ends.
     response_lost: bool = False
@@ -70,14 +93,26 @@ class Call:
     caller_gone: bool = False
     #: Who left first the last time the caller and an agent stopped sharing a bridge.
     last_break: ev.Party | None = None
+    #: its channels vanished while the link was down (or the PBX restarted)
+    lost: bool = False
 
 
 class CallTracker:
     """Follows the calls of one PBX. Feed it every AMI event in arrival order."""
 
-    def __init__(self, pbx: str) -> None:
+    def __init__(self, pbx: str, *, boot_time_slack_s: float | None = 30.0) -> None:
+        """``boot_time_slack_s``: how far the PBX's boot time (``at`` - Uptime) may
+        move between two logins before it counts as a restart; None when ``at`` is
+        not wall-clock time (a replay), leaving only "Uptime went back"."""
         self.pbx = pbx
+        self._boot_time_slack_s = boot_time_slack_s
         self._channels = Channels()
+        self._by_primary: dict[str, str] = {}  # device channel uniqueid -> leg id
+        self._devices: dict[str, bool] = {}  # device -> reachable
+        self._last_boot: tuple[int, float] | None = None  # (uptime, at)
+        self._restarted = False
+        self._known_at_disconnect: set[str] | None = None
+        self._snapshot: dict[str, Message] = {}
         self._calls: dict[str, Call] = {}
         self._legs: dict[str, Leg] = {}
         self._legs_by_action: dict[str, str] = {}
@@ -114,7 +149,7 @@ class CallTracker:
         """
         if leg_id in self._legs:
             return  # announced twice: the first announcement already tracks it
-        leg = Leg(leg_id, action_id, agent_target, caller_channel, call_id)
+        leg = Leg(leg_id, action_id, agent_target, caller_channel, call_id, primary=leg_id)
         self._legs[leg_id] = leg
         self._legs_by_action[action_id] = leg_id
         self._prune_unbound()
@@ -123,25 +158,92 @@ class CallTracker:
         else:
             self._try_bind(leg)
 
-    def resync(self, live_uniqueids: Collection[str], at: float) -> list[ev.DomainEvent]:
-        """After a reconnect: every channel missing from the snapshot (CoreShowChannels)
-        has gone while we were away, and no OriginateResponse of the old connection
-        will ever arrive."""
-        self._at = at
-        for channel in self._channels:
-            if channel.uniqueid not in live_uniqueids:
-                self._channel_gone(channel, cause="")
-        for leg in list(self._legs.values()):
+    def connection_lost(self) -> None:
+        """The link dropped: from now until ``resync``, no OriginateResponse of the
+        old connection will arrive, and the channels we know may be gone."""
+        self._known_at_disconnect = {channel.uniqueid for channel in self._channels}
+        for leg in self._legs.values():
             if leg.result == "pending":
                 leg.response_lost = True
-                if self._channels.get(leg.leg_id) is None and leg.linkedid is not None:
-                    self._leg_failed(leg, "unavailable")
+
+    def calls_needing_variables(self, snapshot: Sequence[Message]) -> list[str]:
+        """Channels of a ``CoreShowChannels`` list that are callers we do not know,
+        waiting in ``callcenter-wait``: the shell fetches their ``ADOPTION_VARIABLES``
+        (Getvar) so ``resync`` can adopt them."""
+        return [
+            uniqueid
+            for item in snapshot
+            if item.get("Context") == WAIT_CONTEXT
+            and not item.get("BridgeId")
+            and (uniqueid := item.get("Uniqueid") or "")
+            and (item.get("Linkedid") or "") not in self._calls
+            and self._legs.get(uniqueid.partition(";")[0]) is None
+        ]
+
+    def resync(
+        self,
+        snapshot: Sequence[Message],
+        at: float,
+        variables: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> list[ev.DomainEvent]:
+        """Both resync steps at once (replays and tests); the live link runs them
+        apart, because fetching the variables takes round trips."""
+        return self.resync_channels(snapshot, at) + self.finish_resync(variables or {}, at)
+
+    def resync_channels(self, snapshot: Sequence[Message], at: float) -> list[ev.DomainEvent]:
+        """Agree with the PBX's channel list again after (re)connecting.
+
+        ``snapshot`` is the ``CoreShowChannel`` items of a CoreShowChannels, applied
+        at the point of the event stream where its list completed. Channels we knew
+        that it lacks are gone (their calls end ``lost_during_disconnect``); the
+        ones it has are adopted with their state and bridge. Offers whose response
+        went to the old connection are settled by their ChannelId: a leg channel
+        that does not exist never rang."""
+        self._at = at
+        live = {item.get("Uniqueid") or "": item for item in snapshot}
+        live.pop("", None)
+        stale = self._known_at_disconnect
+        self._known_at_disconnect = None
+        for channel in self._channels:
+            if channel.uniqueid not in live and (stale is None or channel.uniqueid in stale):
+                self._channel_lost(channel)
+        for item in live.values():
+            self._adopt_channel(item)
+        self._snapshot = live
+        for leg in list(self._legs.values()):
+            if leg.result != "pending" or leg.linkedid is None:
+                continue
+            if self._channels.get(leg.primary) is None and leg.response_lost:
+                self._leg_failed(leg, LOST)
+        bridges = {c.bridge_id for c in self._channels if c.bridge_id is not None}
+        for bridge_id in sorted(bridges):
+            self._check_bridge(bridge_id)
+        for call in list(self._calls.values()):
+            self._maybe_end(call)
+        out, self._out = self._out, []
+        return out
+
+    def finish_resync(
+        self, variables: Mapping[str, Mapping[str, str]], at: float
+    ) -> list[ev.DomainEvent]:
+        """Adopt the waiting callers ``calls_needing_variables`` named, given their
+        channel variables (one that hung up meanwhile is skipped); then say the
+        link is in step again (``LinkResynced``)."""
+        self._at = at
+        for uniqueid, found in variables.items():
+            waiting = self._snapshot.get(uniqueid)
+            if waiting is not None:
+                self._adopt_waiting_caller(waiting, found, at)
+        self._snapshot = {}
+        restarted, self._restarted = self._restarted, False
+        self._emit(ev.LinkResynced(self.pbx, frozenset(self._calls), restarted, at))
         out, self._out = self._out, []
         return out
 
     def leg_channel(self, leg_id: str) -> str | None:
         """The channel name of an agent leg while it exists (to hang it up)."""
-        channel = self._channels.get(leg_id)
+        leg = self._legs.get(leg_id)
+        channel = self._channels.get(leg.primary if leg is not None else leg_id)
         return channel.name if channel is not None else None
 
     @property
@@ -152,12 +254,16 @@ class CallTracker:
     # -- who is who -----------------------------------------------------------
 
     def _leg_of(self, channel: Channel) -> Leg | None:
-        return self._legs.get(channel.uniqueid.partition(";")[0])
+        leg = self._legs.get(channel.uniqueid.partition(";")[0])
+        if leg is None and channel.uniqueid in self._by_primary:
+            leg = self._legs.get(self._by_primary[channel.uniqueid])
+        return leg
 
     def _primary_leg(self, channel: Channel) -> Leg | None:
-        """The leg whose bridged channel this is (the Local ``;1`` half or the
-        PJSIP channel itself)."""
-        return self._legs.get(channel.uniqueid)
+        """The leg whose bridged channel this is (the Local ``;1`` half, the PJSIP
+        channel itself, or the device channel swapped in by an optimization)."""
+        leg = self._legs.get(self._by_primary.get(channel.uniqueid, channel.uniqueid))
+        return leg if leg is not None and leg.primary == channel.uniqueid else None
 
     def _caller_call(self, channel: Channel) -> Call | None:
         """The call this channel is a caller-side channel of, if any."""
@@ -220,7 +326,7 @@ class CallTracker:
 
     def _catch_up(self, leg: Leg) -> None:
         """Report what happened to a leg before we knew which call it served."""
-        channel = self._channels.get(leg.leg_id)
+        channel = self._channels.get(leg.primary)
         if channel is not None and channel.state == "Ringing":
             self._leg_ringing(leg)
         response = self._unmatched.pop(leg.leg_id, None)
@@ -257,7 +363,9 @@ class CallTracker:
             return
         leg.result = "failed"
         call = self._leg_call(leg)
-        if call is not None and call.caller_gone:
+        if call is not None and call.lost:
+            reason = LOST
+        elif call is not None and call.caller_gone:
             reason = "canceled"
         self._emit(
             ev.AgentLegFailed(
@@ -306,9 +414,13 @@ class CallTracker:
             return
         if any(self._legs[leg_id].result == "pending" for leg_id in call.legs):
             return
-        self._caller_hung_up(call)
-        ended_by: ev.Party = call.last_break or "caller"
-        self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at))
+        if call.lost:
+            ended_by: ev.Party | None = call.last_break
+            self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at, cause=LOST))
+        else:
+            self._caller_hung_up(call)
+            ended_by = call.last_break or "caller"
+            self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at))
         del self._calls[call.linkedid]
         self._call_ids = {k: v for k, v in self._call_ids.items() if v != call.linkedid}
         for leg_id in call.legs:
@@ -317,9 +429,12 @@ class CallTracker:
     def _forget_leg_if_done(self, leg: Leg) -> None:
         if leg.linkedid in self._calls:
             return
-        if leg.result == "failed" or leg.hung_up or self._channels.get(leg.leg_id) is None:
+        if leg.result == "failed" or leg.hung_up or self._channels.get(leg.primary) is None:
             self._legs.pop(leg.leg_id, None)
             self._legs_by_action.pop(leg.action_id, None)
+            for uniqueid in (leg.primary, leg.device):
+                if uniqueid is not None and self._by_primary.get(uniqueid) == leg.leg_id:
+                    del self._by_primary[uniqueid]
 
     # -- bridges ------------------------------------------------------------------
 
@@ -358,6 +473,17 @@ class CallTracker:
 
     # -- hangups ------------------------------------------------------------------
 
+    def _channel_lost(self, channel: Channel) -> None:
+        """A channel missing from a resync's snapshot: it went while we were away."""
+        call = self._caller_call(channel)
+        if call is not None:
+            call.lost = True
+        leg = self._primary_leg(channel)
+        call = None if leg is None else self._leg_call(leg)
+        if call is not None and leg is not None and leg.result == "pending":
+            call.lost = call.lost or not self._caller_side(call)
+        self._channel_gone(channel, cause="")
+
     def _channel_gone(self, channel: Channel, cause: str) -> None:
         self._leave_bridge(channel)
         self._channels.remove(channel)
@@ -368,9 +494,152 @@ class CallTracker:
         call = self._caller_call(channel)
         if call is None:
             return
-        if self._is_caller_party(call, channel):
+        if self._is_caller_party(call, channel) and not call.lost:
             self._caller_hung_up(call)
         self._maybe_end(call)
+
+    # -- resync and restarts ----------------------------------------------------
+
+    def _adopt_channel(self, item: Message) -> None:
+        """A ``CoreShowChannel`` item: note the channel (new ones are adopted) and
+        take its state and bridge from the PBX, which is the truth now."""
+        channel = self._channels.observe(item)
+        if channel is None:
+            return
+        bridge_id = item.get("BridgeId") or None
+        if bridge_id != channel.bridge_id:
+            if bridge_id is None:
+                self._leave_bridge(channel)
+            else:
+                self._channels.enter_bridge(channel, bridge_id)
+        leg = self._leg_of(channel)
+        if leg is not None:
+            self._try_bind(leg)
+            if channel.state == "Ringing" and self._primary_leg(channel) is leg:
+                self._leg_ringing(leg)
+
+    def _adopt_waiting_caller(self, item: Message, variables: Mapping[str, str], at: float) -> None:
+        """A caller waiting in ``callcenter-wait`` that we never saw enqueue (it came
+        while the link was down, or before this process started). One already
+        bridged to someone is left alone: offering it would pull it out of a
+        conversation."""
+        uniqueid, linkedid = item.get("Uniqueid") or "", item.get("Linkedid") or ""
+        queue = variables.get("CC_QUEUE", "")
+        channel = self._channels.get(uniqueid)
+        if not queue or not linkedid or channel is None or channel.bridge_id is not None:
+            return
+        if linkedid in self._calls or self._leg_of(channel) is not None:
+            return
+        self._calls[linkedid] = Call(linkedid, uniqueid)
+        self._emit(
+            ev.CallArrived(
+                pbx=self.pbx,
+                linkedid=linkedid,
+                caller_channel=channel.name,
+                caller_uniqueid=uniqueid,
+                caller_number=_known(item.get("CallerIDNum")),
+                caller_name=_known(item.get("CallerIDName")),
+                queue=queue,
+                account=variables.get("CC_ACCOUNT", ""),
+                at=at - _duration_s(item.get("Duration")),
+                adopted=True,
+            )
+        )
+
+    def _on_fully_booted(self, msg: Message) -> None:
+        try:
+            uptime = int(msg.get("Uptime") or "")
+        except ValueError:
+            return
+        last, self._last_boot = self._last_boot, (uptime, self._at)
+        if last is None:
+            return
+        last_uptime, last_at = last
+        restarted = uptime < last_uptime
+        if not restarted and self._boot_time_slack_s is not None:
+            moved = (self._at - uptime) - (last_at - last_uptime)
+            restarted = abs(moved) > self._boot_time_slack_s
+        if restarted:
+            self._pbx_restarted()
+
+    def _pbx_restarted(self) -> None:
+        """Nothing survives an Asterisk restart: every call we knew is lost now,
+        before a recycled channel name can be taken for one of its channels."""
+        self._restarted = True
+        for channel in self._channels:
+            self._channel_lost(channel)
+        for leg in list(self._legs.values()):
+            if leg.result == "pending":
+                leg.response_lost = True
+                self._leg_failed(leg, LOST)
+        for call in list(self._calls.values()):
+            call.lost = True
+            self._maybe_end(call)
+        self._legs = {k: leg for k, leg in self._legs.items() if leg.linkedid in self._calls}
+        self._legs_by_action = {a: k for a, k in self._legs_by_action.items() if k in self._legs}
+        self._by_primary.clear()
+        self._unmatched.clear()
+        self._known_at_disconnect = None
+
+    # -- devices --------------------------------------------------------------------
+
+    def _on_device_state(self, msg: Message) -> None:
+        device = msg.get("Device") or ""
+        if device and not device.startswith("Local/"):
+            self._device_seen(device, msg.get("State") not in _UNREACHABLE_DEVICE_STATES)
+
+    def _on_contact_status(self, msg: Message) -> None:
+        endpoint = msg.get("EndpointName") or msg.get("AOR")
+        status = msg.get("ContactStatus")
+        if not endpoint or status not in ("Reachable", "NonQualified", *_UNREACHABLE_CONTACTS):
+            return
+        self._device_seen(f"PJSIP/{endpoint}", status not in _UNREACHABLE_CONTACTS)
+
+    def _device_seen(self, device: str, reachable: bool) -> None:
+        if self._devices.get(device) != reachable:
+            self._devices[device] = reachable
+            self._emit(ev.PhoneReachability(self.pbx, device, reachable, self._at))
+
+    # -- Local channel optimization -------------------------------------------------
+
+    def _on_dial_begin(self, msg: Message) -> None:
+        """A leg's Local ``;2`` dialing the agent's device: remember that channel,
+        which carries the agent if the Local pair optimizes away."""
+        dialer = msg.get("Uniqueid") or ""
+        dest = msg.get("DestUniqueid")
+        leg = self._legs.get(dialer.partition(";")[0])
+        if leg is not None and dest and dialer.endswith(";2"):
+            leg.device = dest
+
+    def _on_local_optimization_begin(self, msg: Message) -> None:
+        one = msg.get("LocalOneUniqueid") or ""
+        leg = self._legs.get(one)
+        if leg is None or leg.primary != one:
+            return
+        carrier = leg.device or self._other_member(msg.get("LocalTwoUniqueid") or "")
+        if carrier is None:
+            source = msg.get("SourceUniqueid") or ""
+            channel = self._channels.get(source)
+            carrier = source if channel is not None and not self._caller_call(channel) else None
+        if carrier:
+            leg.primary = carrier
+            self._by_primary[carrier] = leg.leg_id
+
+    def _on_local_optimization_end(self, msg: Message) -> None:
+        if (msg.get("Success") or "").lower() in ("yes", "true", "1"):
+            return
+        one = msg.get("LocalOneUniqueid") or ""
+        leg = self._legs.get(one)
+        if leg is not None and leg.primary != one:
+            self._by_primary.pop(leg.primary, None)
+            leg.primary = one
+
+    def _other_member(self, uniqueid: str) -> str | None:
+        channel = self._channels.get(uniqueid)
+        if channel is None or channel.bridge_id is None:
+            return None
+        others = [c.uniqueid for c in self._channels.members(channel.bridge_id) if c is not channel]
+        return others[0] if len(others) == 1 else None
 
     # -- event handlers -----------------------------------------------------------
 
@@ -511,4 +780,24 @@ _HANDLERS: dict[str, Callable[[CallTracker, Message], None]] = {
     "BridgeLeave": CallTracker._on_bridge_leave,
     "HangupRequest": CallTracker._on_hangup_request,
     "Hangup": CallTracker._on_hangup,
+    "FullyBooted": CallTracker._on_fully_booted,
+    "DeviceStateChange": CallTracker._on_device_state,
+    "ContactStatus": CallTracker._on_contact_status,
+    "DialBegin": CallTracker._on_dial_begin,
+    "LocalOptimizationBegin": CallTracker._on_local_optimization_begin,
+    "LocalOptimizationEnd": CallTracker._on_local_optimization_end,
 }
+
+
+def _known(value: str | None) -> str:
+    """Asterisk says ``<unknown>`` for an absent caller id."""
+    return "" if not value or value == "<unknown>" else value
+
+
+def _duration_s(value: str | None) -> float:
+    """CoreShowChannel's ``Duration`` (``HH:MM:SS``, hours may pass 24) in seconds."""
+    try:
+        hours, minutes, seconds = (int(part) for part in (value or "").split(":"))
+    except ValueError:
+        return 0.0
+    return float(hours * 3600 + minutes * 60 + seconds)

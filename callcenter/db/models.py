@@ -211,7 +211,7 @@ class CallOffer(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     agent_target: Mapped[str] = mapped_column(String(128))
     offered_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    result: Mapped[str | None] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(String(32))
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.db.models import AgentStateChange, CallOffer, CallRecord, Interaction
 from callcenter.db.session import Sessions
+from callcenter.orchestration.ports import OpenCall
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,9 @@ class CallRecordView:
     offers: list[OfferView]
     pbx: str = ""
     linkedid: str = ""
+
+
+LOST = "lost_during_disconnect"
 
 
 class CallRecorder:
@@ -145,6 +149,10 @@ class CallRecorder:
             record.outcome = outcome
             record.abandon_phase = abandon_phase
             record.ended_by = ended_by
+            if outcome == LOST:
+                for offer in record.offers:
+                    if offer.result is None:
+                        offer.result, offer.ended_at = LOST, at
             if record.customer_id is not None and outcome == "answered":
                 # The call joins the customer's history, seen in the next pop;
                 # the agent's wrap-up later fills in its disposition and notes.
@@ -159,6 +167,19 @@ class CallRecorder:
                         call_id=call_id,
                     )
                 )
+
+    async def open_calls(self) -> list[OpenCall]:
+        """Calls recorded as started and never as ended, oldest first: at start-up
+        they are matched against what the PBX still has."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(CallRecord)
+                .where(CallRecord.ended_at.is_(None))
+                .order_by(CallRecord.enqueued_at)
+            )
+            return [
+                OpenCall(r.id, r.pbx, r.linkedid, r.queue, r.enqueued_at) for r in rows.all()
+            ]
 
     async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
         """Store the agent's disposition and notes on the call's history entry.

@@ -36,6 +36,8 @@ class LiveCall:
     pop: asyncio.Task[dict[str, Any]] | None = None
     #: the leg whose agent has been sent the pop (once per offer)
     popped_leg: str | None = None
+    #: waiting, but out of the router while its PBX link is out of step
+    held: bool = False
 
 
 @dataclass

@@ -11,25 +11,37 @@ Rules it keeps (DESIGN "The flow of one call"):
 - a failed offer leaves the caller untouched and puts the call back at its
   original place; the agent who missed it goes Not Ready ("no answer"), except
   when the offer was canceled because the caller left;
-- a state change an agent asks for during a call applies when the call ends.
+- a state change an agent asks for during a call applies when the call ends;
+- while a PBX link is down (or not yet resynced) its waiting calls are held, not
+  offered: they keep their place (original enqueue time) and are routed again
+  once the link is in step. Calls recorded by an earlier run and still waiting
+  on the PBX are taken over under their old call id; the ones the PBX no longer
+  has are closed ``lost_during_disconnect``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
 from agents import AgentProfile, AgentState, InvalidTransition, transition
 from callcenter.ami import events as ev
 from callcenter.orchestration.live import LiveAgent, LiveCall
-from callcenter.orchestration.ports import CallRecords, Dialer, OfferNotPlaced, PopBuilder
+from callcenter.orchestration.ports import (
+    CallRecords,
+    Dialer,
+    OfferNotPlaced,
+    OpenCall,
+    PopBuilder,
+)
 from callcenter.orchestration.writer import OrderedWriter
 from callcenter.ports import AgentView, Notifier, WaitingCallView, Wallboard
 from routing import AvailableAgent, Decision, Offer, QueueRule, Router, WaitingCall
@@ -42,6 +54,10 @@ Clock = Callable[[], float]
 REQUESTABLE = frozenset({AgentState.READY, AgentState.NOT_READY, AgentState.LOGGED_OUT})
 #: Why an agent went Not Ready after a failed offer, by the offer's failure.
 MISSED_OFFER_REASON = {"no_answer": "no answer", "busy": "busy", "unavailable": "unreachable"}
+#: Offer failures that say nothing about the agent: no Not Ready for them.
+NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_down"})
+LOST: Final = "lost_during_disconnect"
+PHONE_UNREACHABLE = "phone unreachable"
 
 
 class Orchestrator:
@@ -58,7 +74,11 @@ class Orchestrator:
         notifier: Notifier,
         ring_timeout_s: float = 15.0,
         clock: Clock = time.time,
+        awaiting_resync: Iterable[str] = (),
+        open_calls: Iterable[OpenCall] = (),
     ) -> None:
+        """``awaiting_resync``: PBXs whose calls are held until their link says
+        ``LinkResynced``. ``open_calls``: records an earlier run left open."""
         self._queues = {q.name: q for q in queues}
         self._router = Router(self._queues.values())
         self._dialers = dict(dialers)
@@ -75,6 +95,10 @@ class Orchestrator:
         self._by_leg: dict[str, str] = {}
         self._leg_numbers = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._out_of_step: set[str] = set(awaiting_resync)
+        self._orphans: dict[tuple[str, str], OpenCall] = {
+            (c.pbx, c.linkedid): c for c in open_calls
+        }
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -120,12 +144,20 @@ class Orchestrator:
                 self._agent_hung_up(event)
             case ev.CallEnded():
                 self._call_ended(event)
+            case ev.LinkDown():
+                self._link_down(event)
+            case ev.LinkResynced():
+                self._link_resynced(event)
+            case ev.PhoneReachability():
+                self._phone_reachability(event)
 
     def _call_arrived(self, event: ev.CallArrived) -> None:
-        if (event.pbx, event.linkedid) in self._by_linkedid:
+        key = (event.pbx, event.linkedid)
+        if key in self._by_linkedid:
             return
+        earlier = self._orphans.pop(key, None)
         call = LiveCall(
-            call_id=uuid.uuid4().hex[:16],
+            call_id=earlier.call_id if earlier else uuid.uuid4().hex[:16],
             pbx=event.pbx,
             linkedid=event.linkedid,
             queue=event.queue,
@@ -133,7 +165,7 @@ class Orchestrator:
             caller_number=event.caller_number,
             caller_name=event.caller_name,
             account=event.account,
-            enqueued_at=event.at,
+            enqueued_at=earlier.enqueued_at.timestamp() if earlier else event.at,
         )
         self._calls[call.call_id] = call
         self._by_linkedid[(call.pbx, call.linkedid)] = call.call_id
@@ -146,12 +178,65 @@ class Orchestrator:
                 account=call.account,
             )
         )
-        self._write("call_enqueued", lambda: self._record_enqueued(call))
+        if earlier is None:
+            self._write("call_enqueued", lambda: self._record_enqueued(call))
+        else:
+            log.info("call taken over from an earlier run", call_id=call.call_id)
+        self._route(call, event.at)
+
+    def _route(self, call: LiveCall, at: float) -> None:
+        """Queue a waiting call in the router, at its original place."""
         if call.queue not in self._queues:
             log.warning("call for an unknown queue waits unrouted", queue=call.queue)
             return
+        if call.pbx in self._out_of_step:
+            call.held = True
+            return
+        call.held = False
         waiting = WaitingCall(call.call_id, call.queue, call.enqueued_at)
-        self._apply(self._router.call_arrived(waiting, event.at))
+        self._apply(self._router.call_arrived(waiting, at))
+
+    # -- links --------------------------------------------------------------
+
+    def _link_down(self, event: ev.LinkDown) -> None:
+        """Hold the link's waiting calls: an offer now could not be placed, and
+        what happens on the PBX meanwhile is learnt at the resync."""
+        self._out_of_step.add(event.pbx)
+        for call in list(self._calls.values()):
+            if call.pbx == event.pbx and call.phase == "waiting" and not call.caller_gone:
+                self._router.call_left(call.call_id, event.at)
+                call.held = True
+        log.warning("PBX link down: its calls are held", pbx=event.pbx)
+
+    def _link_resynced(self, event: ev.LinkResynced) -> None:
+        self._out_of_step.discard(event.pbx)
+        for call in list(self._calls.values()):
+            if call.pbx != event.pbx:
+                continue
+            if call.linkedid not in event.live_calls:
+                # The tracker ends what is gone; this only guards against a call
+                # it never knew (taken over from the database, say).
+                self._call_ended(ev.CallEnded(call.pbx, call.linkedid, None, event.at, LOST))
+            elif call.held and not call.caller_gone:
+                self._route(call, event.at)
+        for key, orphan in list(self._orphans.items()):
+            if orphan.pbx == event.pbx:
+                del self._orphans[key]
+                end = self._records.call_ended
+                self._write(
+                    "call_ended",
+                    functools.partial(end, orphan.call_id, LOST, None, None, _utc(event.at)),
+                )
+        log.info("PBX link in step", pbx=event.pbx, restarted=event.restarted)
+
+    def _phone_reachability(self, event: ev.PhoneReachability) -> None:
+        """A Ready agent whose phone stopped answering the network is made Not
+        Ready at once, rather than after a failed offer kept a caller waiting."""
+        if event.reachable:
+            return
+        for agent in self._agents.values():
+            if agent.profile.dial_string == event.device and agent.state == AgentState.READY:
+                self._set_state(agent, AgentState.NOT_READY, PHONE_UNREACHABLE, event.at)
 
     async def _record_enqueued(self, call: LiveCall) -> None:
         """Written once the CRM lookup is done, so the record names the customer."""
@@ -230,7 +315,7 @@ class Orchestrator:
         agent = self._agents[agent_id]
         agent.call_id = None
         self._notifier.to_agent(agent_id, {"type": "pop_withdrawn", "call_id": call.call_id})
-        if reason == "canceled" or call.caller_gone:
+        if reason in NOT_THE_AGENTS_FAULT or call.caller_gone:
             self._finish_agent_call(agent, at)
         else:
             # RONA: whoever missed an offer is not offered the next one.
@@ -238,7 +323,11 @@ class Orchestrator:
             self._set_state(agent, AgentState.NOT_READY, MISSED_OFFER_REASON.get(reason), at)
         if not call.caller_gone:
             call.phase = "waiting"
-            self._apply(self._router.offer_failed(call.call_id, at))
+            if call.pbx in self._out_of_step:
+                self._router.call_left(call.call_id, at)
+                call.held = True
+            else:
+                self._apply(self._router.offer_failed(call.call_id, at))
 
     def _caller_hung_up(self, event: ev.CallerHungUp) -> None:
         call = self._call_of(event.pbx, event.linkedid)
@@ -267,6 +356,8 @@ class Orchestrator:
         answered = call.answered_by is not None
         outcome = "answered" if answered else "abandoned"
         phase = None if answered else ("ringing" if call.phase == "ringing" else "waiting")
+        if event.cause == LOST:
+            outcome, phase = LOST, None
         self._write(
             "call_ended",
             lambda: self._records.call_ended(
@@ -347,7 +438,8 @@ class Orchestrator:
         except OfferNotPlaced as exc:
             log.warning("offer not placed", call_id=call.call_id, leg_id=leg_id, error=str(exc))
             if call.call_id in self._calls:
-                self._offer_failed(call, leg_id, "unavailable", self._clock())
+                reason = "link_down" if exc.link_down else "unavailable"
+                self._offer_failed(call, leg_id, reason, self._clock())
 
     async def _push_pop(self, call: LiveCall, agent_id: int, leg_id: str) -> None:
         if call.pop is None:

@@ -5,6 +5,7 @@ The orchestrator decides; these do the I/O. Tests pass in-memory fakes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -37,7 +38,26 @@ class Dialer(Protocol):
 
 
 class OfferNotPlaced(Exception):
-    """The Originate was not accepted; nothing is ringing."""
+    """The Originate was not accepted; nothing is ringing.
+
+    ``link_down``: the PBX could not be reached at all, which says nothing about
+    the agent (who is not penalised for it)."""
+
+    def __init__(self, message: str, *, link_down: bool = False) -> None:
+        super().__init__(message)
+        self.link_down = link_down
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    """A call record with no end: a call in progress, or one a stopped service
+    never saw end. Loaded at start-up and matched against what the PBX still has."""
+
+    call_id: str
+    pbx: str
+    linkedid: str
+    queue: str
+    enqueued_at: datetime
 
 
 class CallRecords(Protocol):

@@ -2,14 +2,16 @@
 
 Liveness says only that the process answers (restart it if not); readiness says
 whether it can do its job (database, PBX links), so a balancer can route away
-without a restart loop.
+without a restart loop. ``/metrics`` is Prometheus's scrape endpoint: operational
+figures only, never a caller, customer or agent name (see ``callcenter.metrics``).
 """
 
 from __future__ import annotations
 
 import structlog
 from fastapi import APIRouter, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from callcenter.web.context import web_context
 
@@ -20,7 +22,12 @@ def health_router() -> APIRouter:
     router = APIRouter()
     router.add_api_route("/healthz", healthz, methods=["GET"])
     router.add_api_route("/readyz", readyz, methods=["GET"])
+    router.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
     return router
+
+
+async def prometheus_metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz() -> dict[str, str]:

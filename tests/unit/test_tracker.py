@@ -198,61 +198,6 @@ def test_an_offer_announced_before_the_call_arrives_binds_when_its_leg_shows_up(
     assert _timeless(events) == _timeless(_events("02-agent-no-answer.ami"))
 
 
-def test_resync_ends_calls_that_vanished_while_the_link_was_down() -> None:
-    tracker = CallTracker("pbx1")
-    messages = _messages("04-abandon-waiting.ami")
-    enqueue = next(i for i, m in enumerate(messages) if m.event == "UserEvent")
-    for i, msg in enumerate(messages[: enqueue + 1]):
-        tracker.feed(msg, float(i))
-    assert tracker.live_calls == ["pbx1-1795387858.16"]
-    events = tracker.resync(live_uniqueids=set(), at=500.0)
-    assert _kinds(events) == ["CallerHungUp", "CallEnded"]
-    assert events[0] == ev.CallerHungUp("pbx1", "pbx1-1795387858.16", "waiting", 500.0)
-    assert tracker.live_calls == []
-
-
-def test_resync_keeps_calls_still_up_and_fails_offers_whose_leg_is_gone() -> None:
-    originates = _originates("05-abandon-ringing.ami")
-    tracker = CallTracker("pbx1")
-    messages = _messages("05-abandon-ringing.ami")
-    enqueue = next(i for i, m in enumerate(messages) if m.event == "UserEvent")
-    for i, msg in enumerate(messages[: enqueue + 1]):
-        tracker.feed(msg, float(i))
-    announce(tracker, originates["cc-3"])  # sent, but the link died before any answer
-    caller_channels = {"pbx1-1795387862.18", "pbx1-1795387862.19"}
-    events = tracker.resync(live_uniqueids=caller_channels, at=500.0)
-    assert events == [
-        ev.AgentLegFailed(
-            "pbx1",
-            "pbx1-1795387862.18",
-            "agentleg-c0005-1",
-            "Local/2001@agent-sim",
-            "unavailable",
-            500.0,
-        )
-    ]
-    assert tracker.live_calls == ["pbx1-1795387862.18"]
-
-
-def test_after_resync_a_ringing_leg_ends_by_its_hangup_cause() -> None:
-    tracker = CallTracker("pbx1")
-    messages = _messages("02-agent-no-answer.ami")
-    originates = _originates("02-agent-no-answer.ami")
-    ringing = next(i for i, m in enumerate(messages) if m.event == "DialState")
-    for i, msg in enumerate(messages[: ringing + 1]):
-        if msg.is_response and msg.action_id in originates:
-            announce(tracker, originates[msg.action_id])
-        tracker.feed(msg, float(i))
-    live = {"pbx1-1795387846.5", "pbx1-1795387846.6", "agentleg-c0002-1", "agentleg-c0002-1;2"}
-    assert tracker.resync(live, at=50.0) == []
-    # The OriginateResponse went to the old connection; the Hangup cause tells.
-    hangup = next(
-        m for m in messages if m.event == "Hangup" and m.get("Uniqueid") == "agentleg-c0002-1"
-    )
-    (failed,) = tracker.feed(hangup, 60.0)
-    assert isinstance(failed, ev.AgentLegFailed) and failed.reason == "no_answer"
-
-
 def test_announcing_the_same_offer_twice_reports_it_once() -> None:
     originates = _originates("01-happy-path.ami")
     tracker = CallTracker("pbx1")
