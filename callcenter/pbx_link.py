@@ -189,9 +189,7 @@ class PbxLink:
         variables = await self._adoption_variables(snapshot)
         self._enqueue(_Adoptions(variables, self._clock()))
 
-    async def _adoption_variables(
-        self, snapshot: Sequence[Message]
-    ) -> dict[str, dict[str, str]]:
+    async def _adoption_variables(self, snapshot: Sequence[Message]) -> dict[str, dict[str, str]]:
         names = {m.get("Uniqueid") or "": m.get("Channel") or "" for m in snapshot}
         found: dict[str, dict[str, str]] = {}
         for uniqueid in self.tracker.calls_needing_variables(snapshot):

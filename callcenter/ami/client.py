@@ -75,7 +75,7 @@ class AmiClient:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         max_login_attempts: int = 5,
-        connect_timeout_s: float = 5.0,
+        connect_timeout_s: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
@@ -88,7 +88,9 @@ class AmiClient:
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._max_login_attempts = max_login_attempts
-        self._connect_timeout_s = connect_timeout_s
+        # Asterisk sends its banner at once: a link that stays silent longer than
+        # two ping intervals is as dead as one whose pings go unanswered.
+        self._connect_timeout_s = connect_timeout_s or min(5.0, 2 * settings.ping_interval_s)
         self._rng = rng or random.Random()
         self._action_prefix = f"cc-{secrets.token_hex(4)}"
         self._action_counter = 0
