@@ -32,7 +32,7 @@ from callcenter.ami.codec import LocalProtocolError
 from callcenter.ami.correlator import ActionResult
 from callcenter.ami.events import DomainEvent, LinkDown
 from callcenter.ami.message import MalformedFrame, Message
-from callcenter.ami.tracker import ADOPTION_VARIABLES, CallTracker
+from callcenter.ami.tracker import ADOPTION_VARIABLES, CallTracker, wants_frame
 from callcenter.orchestration.ports import OfferNotPlaced
 from callcenter.settings import PbxSettings
 
@@ -95,6 +95,7 @@ class PbxLink:
             self._resync,
             on_disconnected=self._on_disconnected,
             on_malformed=self._on_malformed,
+            wanted=wants_frame,
             backoff_initial_s=backoff_initial_s,
             backoff_max_s=backoff_max_s,
         )

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcenter.ami.codec import AmiCodec
+from callcenter.ami.codec import AmiCodec, FrameFilter
 from callcenter.ami.events import DomainEvent
 from callcenter.ami.message import Message
 from callcenter.ami.outcomes import CallOutcomeBook
@@ -85,9 +85,13 @@ def announce(tracker: CallTracker, action: Message) -> None:
     )
 
 
-def replay_events(path: Path) -> Iterator[DomainEvent]:
+def replay_events(
+    path: Path, wanted: FrameFilter | None = None, read_sizes: Iterator[int] | None = None
+) -> Iterator[DomainEvent]:
     """The tracker's domain events for a capture, in order; ``at`` is the frame's
-    position in the capture (a capture has no clock)."""
+    position in the capture (a capture has no clock). ``wanted``: the frame filter
+    the live link uses; ``read_sizes``: cut each connection's bytes into reads of
+    these sizes, as TCP might deliver them (default: one read)."""
     tracker = CallTracker(pbx=REPLAY_PBX)
     actions = read_actions(path.with_suffix(".actions"))
     frame_number = 0
@@ -97,7 +101,8 @@ def replay_events(path: Path) -> Iterator[DomainEvent]:
             for a in actions
             if a.connection == connection and a.message.action_id
         }
-        for frame in AmiCodec(expect_banner=True).feed(stream):
+        codec = AmiCodec(expect_banner=True, wanted=wanted)
+        for frame in (f for data in _reads(stream, read_sizes) for f in codec.feed(data)):
             frame_number += 1
             if not isinstance(frame, Message):
                 continue
@@ -106,10 +111,21 @@ def replay_events(path: Path) -> Iterator[DomainEvent]:
             yield from tracker.feed(frame, at=float(frame_number))
 
 
-def replay_file(path: Path) -> list[dict[str, object]]:
+def _reads(stream: bytes, sizes: Iterator[int] | None) -> Iterator[bytes]:
+    if sizes is None:
+        yield stream
+        return
+    pos = 0
+    while pos < len(stream):
+        size = max(1, next(sizes))
+        yield stream[pos : pos + size]
+        pos += size
+
+
+def replay_file(path: Path, read_sizes: Iterator[int] | None = None) -> list[dict[str, object]]:
     """One dict per call of the capture, in order of arrival (the expected.jsonl format)."""
     book = CallOutcomeBook()
-    for event in replay_events(path):
+    for event in replay_events(path, read_sizes=read_sizes):
         book.feed(event)
     return book.as_dicts()
 

@@ -28,7 +28,14 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from callcenter.ami.codec import AmiCodec, Frame, HeaderSource, RemoteProtocolError, encode_action
+from callcenter.ami.codec import (
+    AmiCodec,
+    Frame,
+    FrameFilter,
+    HeaderSource,
+    RemoteProtocolError,
+    encode_action,
+)
 from callcenter.ami.correlator import ActionResult, PendingActions
 from callcenter.ami.message import Banner, MalformedFrame, Message
 from callcenter.settings import PbxSettings
@@ -72,6 +79,7 @@ class AmiClient:
         *,
         on_disconnected: DisconnectedCallback | None = None,
         on_malformed: Callable[[MalformedFrame], None] | None = None,
+        wanted: FrameFilter | None = None,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         max_login_attempts: int = 5,
@@ -83,6 +91,7 @@ class AmiClient:
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
         self._on_malformed = on_malformed
+        self._wanted = wanted
         self._result_callbacks: dict[str, ResultCallback] = {}
         self._drop_requested: asyncio.Event | None = None
         self._backoff_initial_s = backoff_initial_s
@@ -335,7 +344,7 @@ class AmiClient:
     async def _read_loop(
         self, reader: asyncio.StreamReader, banner: asyncio.Future[Banner]
     ) -> None:
-        codec = AmiCodec(expect_banner=True)
+        codec = AmiCodec(expect_banner=True, wanted=self._wanted)
         try:
             while data := await reader.read(READ_CHUNK_BYTES):
                 for frame in codec.feed(data):

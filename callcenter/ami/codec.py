@@ -12,7 +12,7 @@ Originate, AST-2012-012). Every value that reaches Asterisk goes through here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from callcenter.ami.message import Banner, MalformedFrame, Message
 
@@ -37,21 +37,41 @@ class RemoteProtocolError(AmiProtocolError):
     """The peer sent something we cannot frame at all (e.g. an unbounded frame)."""
 
 
+#: Decides from a frame's raw bytes whether anybody will read it.
+FrameFilter = Callable[[bytes], bool]
+
+
 class AmiCodec:
     """Frames a byte stream into AMI messages.
 
     ``expect_banner`` is True on the client side (Asterisk greets first) and False
     on the server side (the simulator reads actions straight away).
+
+    ``wanted``, when given, sees each raw frame before it is decoded; frames it
+    turns down are counted in ``skipped`` and never parsed. Why: about half of
+    what Asterisk sends (Newexten, NewCallerid, LocalBridge...) matters to no one
+    downstream, and parsing is most of the listener's cost.
+
+    A frame longer than ``max_frame_bytes`` is not buffered without bound: it is
+    cut, reported as a ``MalformedFrame`` and skipped up to its blank line, and
+    the stream carries on with the next frame.
     """
 
-    __slots__ = ("_buffer", "_expect_banner", "_max_frame_bytes")
+    __slots__ = ("_buffer", "_expect_banner", "_max_frame_bytes", "_skipping", "_wanted", "skipped")
 
     def __init__(
-        self, *, expect_banner: bool = True, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+        self,
+        *,
+        expect_banner: bool = True,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        wanted: FrameFilter | None = None,
     ) -> None:
         self._buffer = b""
         self._expect_banner = expect_banner
         self._max_frame_bytes = max_frame_bytes
+        self._wanted = wanted
+        self._skipping = False
+        self.skipped = 0
 
     @property
     def buffered_bytes(self) -> int:
@@ -61,6 +81,13 @@ class AmiCodec:
         """Add received bytes; return every frame they complete, in order."""
         buf = self._buffer + data if self._buffer else data
         out: list[Frame] = []
+        if self._skipping:
+            end = buf.find(FRAME_END)
+            if end < 0:
+                self._buffer = buf[-3:]  # the blank line may straddle two reads
+                return out
+            buf = buf[end + 4 :]
+            self._skipping = False
         if self._expect_banner:
             end = buf.find(LINE_END)
             if end < 0:
@@ -70,19 +97,37 @@ class AmiCodec:
             buf = buf[end + 2 :]
             self._expect_banner = False
         frames = buf.split(FRAME_END)
-        self._keep(frames.pop())
+        rest = frames.pop()
+        wanted = self._wanted
+        limit = self._max_frame_bytes
         for raw in frames:
-            if raw:
+            if not raw:
+                continue
+            if len(raw) > limit:
+                out.append(self._too_long(raw))
+            elif wanted is None or wanted(raw):
                 out.append(parse_frame(raw))
+            else:
+                self.skipped += 1
+        if len(rest) > limit:
+            out.append(self._too_long(rest))
+            self._skipping = True
+            rest = rest[-3:]
+        self._buffer = rest
         return out
 
     def _keep(self, rest: bytes) -> None:
+        """Before the banner there is no frame to skip to: a peer that sends more
+        than a frame's worth of bytes without a line end is not Asterisk."""
         if len(rest) > self._max_frame_bytes:
             self._buffer = b""
-            raise RemoteProtocolError(
-                f"frame exceeds {self._max_frame_bytes} bytes without a blank line"
-            )
+            raise RemoteProtocolError(f"no AMI banner in the first {len(rest)} bytes")
         self._buffer = rest
+
+    def _too_long(self, raw: bytes) -> MalformedFrame:
+        return MalformedFrame(
+            raw[:256], f"frame longer than {self._max_frame_bytes} bytes; skipped"
+        )
 
 
 def parse_frame(raw: bytes) -> Message | MalformedFrame:
@@ -129,7 +174,10 @@ def encode_frame(headers: HeaderSource) -> bytes:
             raise LocalProtocolError(f"line break in the value of AMI header {name!r}")
         parts.append(f"{name}: {value}\r\n")
     parts.append("\r\n")
-    return "".join(parts).encode("utf-8")
+    try:
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"a value cannot be sent as UTF-8: {exc.reason}") from exc
 
 
 def encode_action(action: str, action_id: str, headers: HeaderSource = ()) -> bytes:

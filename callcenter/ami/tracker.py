@@ -801,3 +801,24 @@ def _duration_s(value: str | None) -> float:
     except ValueError:
         return 0.0
     return float(hours * 3600 + minutes * 60 + seconds)
+
+
+_EVENT_PREFIX = b"Event: "
+_TRACKED_EVENTS = frozenset(name.encode() for name in _HANDLERS)
+_CALL_ID_VARSET = b"\r\nVariable: CC_CALL_ID\r\n"
+
+
+def wants_frame(raw: bytes) -> bool:
+    """Whether the tracker (or an action's answer) needs this raw frame parsed.
+
+    Responses and EventList items (they carry an ActionID) always are; events only
+    when the tracker handles their type, and of VarSet only ``CC_CALL_ID``. The
+    rest (about half of Asterisk's output: Newexten, NewCallerid, LocalBridge...)
+    is skipped unparsed: parsing is most of the listener's cost."""
+    if not raw.startswith(_EVENT_PREFIX):
+        return True
+    end = raw.find(b"\r", 7)
+    name = raw[7:] if end < 0 else raw[7:end]
+    if name == b"VarSet":
+        return _CALL_ID_VARSET in raw
+    return name in _TRACKED_EVENTS or b"\r\nActionID: " in raw

@@ -7,9 +7,13 @@ other key, the order of calls and the order of offers are.
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.replay import main_lines, replay_file
 
@@ -58,3 +62,17 @@ def test_a_capture_without_its_actions_file_still_finds_the_calls(tmp_path: Path
     # leg is never mistaken for a call of its own and no agent is invented.
     assert call["linkedid"] == "pbx1-1795387815.0"
     assert call["offers"] == []
+
+
+def _tcp_read_sizes(seed: int) -> Iterator[int]:
+    """Read sizes from 1 byte to 64 KiB, spread on a log scale like real reads."""
+    rng = random.Random(seed)
+    while True:
+        yield int(2 ** rng.uniform(0, 16))
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.stem)
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_any_tcp_chunking_concludes_the_same(capture: Path, seed: int) -> None:
+    assert replay_file(capture, read_sizes=_tcp_read_sizes(seed)) == replay_file(capture)

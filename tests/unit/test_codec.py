@@ -12,7 +12,6 @@ from callcenter.ami.codec import (
     AmiCodec,
     Frame,
     LocalProtocolError,
-    RemoteProtocolError,
     encode_action,
     encode_frame,
     encode_message,
@@ -162,9 +161,77 @@ def test_a_value_may_hold_colons_and_be_empty() -> None:
     assert msg["Account"] == ""
 
 
-def test_a_frame_without_end_beyond_the_cap_is_a_remote_protocol_error() -> None:
+def test_a_frame_beyond_the_cap_is_cut_reported_and_the_stream_goes_on() -> None:
     codec = AmiCodec(expect_banner=False, max_frame_bytes=1024)
-    codec.feed(b"Event: Flood\r\n")
-    with pytest.raises(RemoteProtocolError):
-        for _ in range(100):
-            codec.feed(b"Junk: " + b"x" * 64 + b"\r\n")
+    frames = codec.feed(b"Event: Flood\r\n")
+    for _ in range(100):
+        frames += codec.feed(b"Junk: " + b"x" * 64 + b"\r\n")
+    assert codec.buffered_bytes <= 1024, "a flood is never buffered without bound"
+    frames += codec.feed(b"Junk: end\r\n\r\nEvent: Next\r\nUniqueid: 1\r\n\r\n")
+    assert len(frames) == 2
+    assert isinstance(frames[0], MalformedFrame) and "longer than 1024" in frames[0].reason
+    assert len(frames[0].raw) <= 256
+    assert isinstance(frames[1], Message) and frames[1]["Uniqueid"] == "1"
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(size=st.integers(1025, 5000), cut=st.integers(1, 64), data=st.data())
+def test_huge_frames_anywhere_in_any_chunking_never_hide_the_next_frame(
+    size: int, cut: int, data: st.DataObject
+) -> None:
+    stream = (
+        b"Event: Before\r\nN: 1\r\n\r\n"
+        + b"Event: Huge\r\nBlob: " + b"y" * size + b"\r\n\r\n"
+        + b"Event: After\r\nN: 2\r\n\r\n"
+    )  # fmt: skip
+    codec = AmiCodec(expect_banner=False, max_frame_bytes=1024)
+    frames: list[Frame] = []
+    pos = 0
+    while pos < len(stream):
+        step = data.draw(st.integers(1, cut * 100))
+        frames += codec.feed(stream[pos : pos + step])
+        pos += step
+    events = [f.event for f in frames if isinstance(f, Message)]
+    assert events == ["Before", "After"]
+    assert sum(isinstance(f, MalformedFrame) for f in frames) == 1
+
+
+@given(garbage=st.binary(min_size=1, max_size=300))
+def test_bytes_that_are_not_utf8_never_break_framing(garbage: bytes) -> None:
+    clean = garbage.replace(b"\r", b"").replace(b"\n", b"")
+    stream = b"Event: Odd\r\nCallerIDName: " + clean + b"\r\n\r\nEvent: Next\r\n\r\n"
+    frames = AmiCodec(expect_banner=False).feed(stream)
+    assert [f.event for f in frames if isinstance(f, Message)][-1] == "Next"
+    odd = frames[0]
+    if isinstance(odd, Message):
+        assert odd["CallerIDName"] == clean.decode("utf-8", "replace")
+
+
+@given(
+    values=st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+            max_size=20,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_repeated_headers_all_arrive_in_order(values: list[str]) -> None:
+    frame = encode_frame([("Event", "VarSet"), *(("Variable", v) for v in values)])
+    (msg,) = AmiCodec(expect_banner=False).feed(frame)
+    assert isinstance(msg, Message)
+    assert msg.get_all("Variable") == [v for v in values]
+
+
+def test_a_filter_skips_frames_nobody_reads_but_keeps_their_order_for_the_rest() -> None:
+    codec = AmiCodec(expect_banner=False, wanted=lambda raw: not raw.startswith(b"Event: Newexten"))
+    frames = codec.feed(
+        b"Event: Newexten\r\nN: 1\r\n\r\nEvent: Hangup\r\nN: 2\r\n\r\n"
+        b"Response: Success\r\nActionID: 9\r\n\r\nEvent: Newexten\r\n\r\n"
+    )
+    assert [(f.event, f.get("N")) for f in frames if isinstance(f, Message)] == [
+        ("Hangup", "2"),
+        (None, None),
+    ]
+    assert codec.skipped == 2

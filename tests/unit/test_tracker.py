@@ -6,9 +6,9 @@ import dataclasses
 from pathlib import Path
 
 from callcenter.ami import events as ev
-from callcenter.ami.codec import AmiCodec
+from callcenter.ami.codec import AmiCodec, encode_message
 from callcenter.ami.message import Message
-from callcenter.ami.tracker import CallTracker
+from callcenter.ami.tracker import CallTracker, wants_frame
 from callcenter.replay import announce, read_actions, replay_events, split_connections
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
@@ -209,3 +209,20 @@ def test_announcing_the_same_offer_twice_reports_it_once() -> None:
         events += tracker.feed(msg, float(i))
     assert _kinds(events).count("Bridged") == 1
     assert _kinds(events).count("AgentLegAnswered") == 1
+
+
+def test_the_frame_filter_changes_no_domain_event_of_any_capture() -> None:
+    """The live link skips frames the tracker never reads; every capture must give
+    the same domain events with and without that filter."""
+    for capture in sorted(FIXTURES.glob("*.ami")):
+        streams = split_connections(capture.read_bytes())
+        for stream in streams:
+            codec = AmiCodec(wanted=wants_frame)
+            filtered = [f for f in codec.feed(stream) if isinstance(f, Message)]
+            full = [f for f in AmiCodec().feed(stream) if isinstance(f, Message)]
+            assert codec.skipped > 0 or len(full) < 20, capture.name
+            kept = [m for m in full if wants_frame(encode_message(m)[:-4])]
+            assert filtered == kept
+        assert _timeless(list(replay_events(capture, wanted=wants_frame))) == _timeless(
+            _events(capture.name)
+        ), capture.name
