@@ -257,6 +257,8 @@ class AmiClient:
             self._fail_pending()
             if not banner.done():
                 banner.cancel()
+            elif not banner.cancelled():
+                banner.exception()  # seen: a link that died before its banner
             if was_connected and self._on_disconnected is not None:
                 self._on_disconnected()
 

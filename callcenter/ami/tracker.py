@@ -415,6 +415,9 @@ class CallTracker:
         if any(self._legs[leg_id].result == "pending" for leg_id in call.legs):
             return
         if call.lost:
+            # The caller's side went away while we were not looking: say so (whoever
+            # still rings for it is hung up), but not who ended the call.
+            self._caller_hung_up(call)
             ended_by: ev.Party | None = call.last_break
             self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at, cause=LOST))
         else:
@@ -494,7 +497,7 @@ class CallTracker:
         call = self._caller_call(channel)
         if call is None:
             return
-        if self._is_caller_party(call, channel) and not call.lost:
+        if self._is_caller_party(call, channel):
             self._caller_hung_up(call)
         self._maybe_end(call)
 

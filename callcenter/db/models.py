@@ -180,7 +180,8 @@ class CallRecord(Base):
     """One inbound call from enqueue to end: the source of every report."""
 
     __tablename__ = "call_records"
-    __table_args__ = (UniqueConstraint("pbx", "linkedid", name="uq_call_records_pbx_linkedid"),)
+    # Not unique: Asterisk reuses Linkedids after a restart (migration 0004).
+    __table_args__ = (Index("ix_call_records_pbx_linkedid", "pbx", "linkedid"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     pbx: Mapped[str] = mapped_column(String(32))

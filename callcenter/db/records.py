@@ -76,11 +76,15 @@ class CallRecorder:
         at: datetime,
     ) -> None:
         async with self._sessions.begin() as session:
+            # The same call reported again is one still open under its Linkedid;
+            # an ended one with that Linkedid was before an Asterisk restart.
             known = await session.scalar(
                 select(CallRecord.id).where(
                     or_(
                         CallRecord.id == call_id,
-                        (CallRecord.pbx == pbx) & (CallRecord.linkedid == linkedid),
+                        (CallRecord.pbx == pbx)
+                        & (CallRecord.linkedid == linkedid)
+                        & CallRecord.ended_at.is_(None),
                     )
                 )
             )
@@ -177,9 +181,7 @@ class CallRecorder:
                 .where(CallRecord.ended_at.is_(None))
                 .order_by(CallRecord.enqueued_at)
             )
-            return [
-                OpenCall(r.id, r.pbx, r.linkedid, r.queue, r.enqueued_at) for r in rows.all()
-            ]
+            return [OpenCall(r.id, r.pbx, r.linkedid, r.queue, r.enqueued_at) for r in rows.all()]
 
     async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
         """Store the agent's disposition and notes on the call's history entry.

@@ -351,6 +351,13 @@ class Orchestrator:
         if call is None:
             return
         self._router.call_left(call.call_id, event.at)
+        if call.leg_id is not None and call.phase == "ringing":
+            # An offer still open when the call is over (the agent picked up to a
+            # caller already gone, say) ends with the call; the first result wins.
+            leg_id, result = call.leg_id, LOST if event.cause == LOST else "canceled"
+            self._write(
+                "offer_result", lambda: self._records.offer_result(leg_id, result, _utc(event.at))
+            )
         if call.agent_id is not None:
             self._end_agent_part(call, self._agents[call.agent_id], event.at)
         answered = call.answered_by is not None

@@ -165,7 +165,11 @@ async def test_two_hundred_calls_through_ten_link_breaks(seeded_db_url: str) -> 
     # ended is unknown), but if it was answered its answer stays on record.
     assert sum(r.answered_at is not None for r in records) > CALLS // 2
     for record in records:
-        assert all(o.result is not None for o in record.offers), record.linkedid
+        assert all(o.result is not None for o in record.offers), (
+            record.linkedid,
+            record.outcome,
+            [(o.leg_id, o.result, o.offered_at) for o in record.offers],
+        )
         windows = [(o.offered_at, o.ended_at) for o in record.offers]
         for (_, ended), (next_offered, _) in itertools.pairwise(windows):
             assert ended is not None and ended <= next_offered, "two offers at once"

@@ -80,6 +80,7 @@ def test_a_call_gone_while_disconnected_ends_lost_not_abandoned() -> None:
     tracker.connection_lost()
     events = tracker.resync([], at=500.0)
     assert events == [
+        ev.CallerHungUp("pbx1", "pbx1-1795387858.16", "waiting", 500.0),
         ev.CallEnded("pbx1", "pbx1-1795387858.16", None, 500.0, cause="lost_during_disconnect"),
         ev.LinkResynced("pbx1", frozenset(), False, 500.0),
     ]
