@@ -390,6 +390,9 @@ class CallTracker:
             return
         leg.hung_up = True
         self._emit(ev.AgentHungUp(self.pbx, leg.linkedid, leg.leg_id, leg.agent_target, self._at))
+        call = self._leg_call(leg)
+        if call is not None:
+            self._maybe_end(call)
         self._forget_leg_if_done(leg)
 
     def _caller_hung_up(self, call: Call) -> None:
@@ -738,8 +741,13 @@ class CallTracker:
             self._unmatched.popitem(last=False)
 
     def _originate_result(self, leg: Leg, msg: Message) -> None:
-        if msg.get("Response") == "Success":
+        call = self._leg_call(leg)
+        if msg.get("Response") == "Success" and (call is None or not call.caller_gone):
             self._leg_answered(leg)
+        elif msg.get("Response") == "Success":
+            # The agent picked up after the caller had gone: nobody to talk to, so
+            # the offer was canceled, and the call can end.
+            self._leg_failed(leg, "canceled")
         else:
             self._leg_failed(leg, _FAILURE_REASONS.get(msg.get("Reason", "") or "", "unavailable"))
 

@@ -270,3 +270,21 @@ def _fed_until_second_bridge_enter(tracker: CallTracker) -> None:
     enters = [i for i, m in enumerate(messages) if m.event == "BridgeEnter"]
     for i in range(enters[0] + 1, enters[1] + 1):
         tracker.feed(messages[i], float(i))
+
+
+def test_an_agent_who_picks_up_after_the_caller_left_ends_the_offer_and_the_call() -> None:
+    tracker = CallTracker("pbx1")
+    _fed_until(tracker, "01-happy-path.ami", "DialState")
+    caller, leg = "pbx1-1795387815.0", "agentleg-c0001"
+    steps = [
+        Message.build(Event="Hangup", Uniqueid=caller, Linkedid=caller, Cause="16"),
+        Message.build(Event="Hangup", Uniqueid="pbx1-1795387815.1", Linkedid=caller, Cause="16"),
+        Message.build(Event="OriginateResponse", Response="Success", Reason="4", Uniqueid=leg),
+        Message.build(Event="Hangup", Uniqueid=leg, Linkedid=leg, Cause="16"),
+        Message.build(Event="Hangup", Uniqueid=f"{leg};2", Linkedid=leg, Cause="16"),
+    ]
+    events = [e for i, m in enumerate(steps) for e in tracker.feed(m, 100.0 + i)]
+    assert _kinds(events) == ["CallerHungUp", "AgentLegFailed", "CallEnded"]
+    failed = events[1]
+    assert isinstance(failed, ev.AgentLegFailed) and failed.reason == "canceled"
+    assert tracker.live_calls == []
