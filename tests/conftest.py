@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,3 +176,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     finally:
         _drop_pg_database(name)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20
+) -> None:
+    """Wait until ``check()`` is true; fail saying ``what`` did not happen. Polls,
+    because the things waited for (a record written, a link resynced) raise no event."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not reached in {timeout_s} s: {what}")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
@@ -29,20 +27,11 @@ from callcenter.pbxsim import PbxSimulator, PhoneBehaviour
 from callcenter.pbxsim.probe import AmiProbe
 from callcenter.service import create_app
 from callcenter.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import eventually, free_port
 
 CALLS = 200
 SECRET = "callcenter-secret"
 CLOSED_OUTCOMES = {"answered", "abandoned", "lost_during_disconnect"}
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached in {timeout_s} s: {what}")
 
 
 async def _keep_agents_ready(desk: Orchestrator, agent_ids: list[int]) -> None:
@@ -132,12 +121,12 @@ async def test_two_hundred_calls_through_ten_link_breaks(seeded_db_url: str) -> 
             async def pbx_idle() -> bool:
                 return simulator.active_calls() == 0
 
-            await _until(pbx_idle, 60, "every simulated caller gone")
+            await eventually(pbx_idle, "every simulated caller gone", 60)
 
             async def service_idle() -> bool:
                 return link.in_step and desk.live_call_count() == 0
 
-            await _until(service_idle, 30, "the service holds no call")
+            await eventually(service_idle, "the service holds no call", 30)
             readiness.cancel()
             await desk.settle()
             stuck = [

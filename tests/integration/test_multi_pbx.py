@@ -3,10 +3,6 @@ and one PBX going down holds only its own calls."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-
 from sqlalchemy import select
 
 from agents import AgentState
@@ -16,18 +12,9 @@ from callcenter.db.session import make_engine, make_session_factory
 from callcenter.pbxsim import PbxSimulator, PhoneBehaviour
 from callcenter.service import create_app
 from callcenter.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import eventually, free_port
 
 SECRET = "callcenter-secret"
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
 
 
 async def test_two_pbxs_each_get_their_calls_answered_and_one_down_stops_only_itself(
@@ -71,16 +58,16 @@ async def test_two_pbxs_each_get_their_calls_answered_and_one_down_stops_only_it
                     rows = (await session.scalars(select(CallRecord))).all()
                 return sum(r.ended_at is not None for r in rows) >= count
 
-            await _until(lambda: ended(2), "one call on each PBX answered and over")
+            await eventually(lambda: ended(2), "one call on each PBX answered and over")
 
             await sites["site-b"].stop()
 
             async def b_down() -> bool:
                 return not runtime.links["site-b"].in_step
 
-            await _until(b_down, "site-b's link is seen down")
+            await eventually(b_down, "site-b's link is seen down")
             c = sites["site-a"].place_call(queue="sales", caller_number="+12025550113", talk_s=0.2)
-            await _until(lambda: ended(3), "site-a still answers while site-b is down")
+            await eventually(lambda: ended(3), "site-a still answers while site-b is down")
             await desk.settle()
     finally:
         for sim in sites.values():

@@ -9,10 +9,6 @@ own, never as the old ones.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-
 import pytest
 from sqlalchemy import select
 
@@ -22,16 +18,7 @@ from callcenter.db.models import CallRecord
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.pbxsim.channels import ChannelTable
 from callcenter.service import create_app
-from tests.conftest import demo_settings
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
+from tests.conftest import demo_settings, eventually
 
 
 async def test_calls_before_a_restart_end_lost_and_calls_after_it_are_new(
@@ -60,13 +47,13 @@ async def test_calls_before_a_restart_end_lost_and_calls_after_it_are_new(
         async def on_call() -> bool:
             return desk.agent_view(sales.agent_id).state is AgentState.ON_CALL
 
-        await _until(on_call, "the first call is answered")
+        await eventually(on_call, "the first call is answered")
         pbx.place_call(queue="sales", caller_number="+12025550102", talk_s=60)
 
         async def both_known() -> bool:
             return bool(desk.live_call_count() == 2)
 
-        await _until(both_known, "the second call waits")
+        await eventually(both_known, "the second call waits")
 
         await pbx.restart(down_s=0.1)
 
@@ -74,7 +61,7 @@ async def test_calls_before_a_restart_end_lost_and_calls_after_it_are_new(
             view = desk.agent_view(sales.agent_id)
             return link.in_step and desk.live_call_count() == 0 and view.state is AgentState.READY
 
-        await _until(freed, "the old calls are closed and the agent is free again")
+        await eventually(freed, "the old calls are closed and the agent is free again")
 
         # The same names, and within the same second the same ids, come back.
         after = pbx.place_call(queue="sales", caller_number="+12025550103", talk_s=0.3)
@@ -85,7 +72,7 @@ async def test_calls_before_a_restart_end_lost_and_calls_after_it_are_new(
                 rows = (await session.scalars(select(CallRecord))).all()
             return any(r.caller_number == "+12025550103" and r.ended_at for r in rows)
 
-        await _until(answered_and_over, "the call after the restart is answered and ends")
+        await eventually(answered_and_over, "the call after the restart is answered and ends")
         await desk.settle()
 
     async with sessions() as session:
