@@ -12,11 +12,21 @@ import re
 from collections.abc import Callable
 
 from callcenter.ami.message import Message
-from callcenter.pbxsim import bridging, callers, legs
+from callcenter.pbxsim import (
+    bridging,
+    callers,
+    conference,
+    dialplan,
+    legs,
+    recording,
+    spy,
+    transfers,
+)
 from callcenter.pbxsim.calls import AgentLeg
 from callcenter.pbxsim.channels import SimChannel
 from callcenter.pbxsim.events import (
     Headers,
+    Reply,
     core_show_channel,
     list_complete,
     list_start,
@@ -25,7 +35,6 @@ from callcenter.pbxsim.events import (
 )
 from callcenter.pbxsim.pbx import Pbx
 
-Reply = Callable[[Headers], None]
 Handler = Callable[[Pbx, Message, Reply], None]
 
 DEFAULT_ORIGINATE_TIMEOUT_MS = 30000
@@ -154,6 +163,10 @@ def hang_up_channel(pbx: Pbx, channel: SimChannel) -> None:
         pbx.hangup(channel, 0)
     elif leg.answered and leg.call is not None:
         bridging.agent_hangs_up(pbx, leg)
+    elif leg.answered and conference.member_of(pbx, leg.channel) is not None:
+        conference.hang_up_member(pbx, leg)
+    elif leg.answered and leg.context == spy.SPY:
+        spy.hang_up(pbx, leg)
     else:
         legs.cancel_ringing(pbx, leg)
 
@@ -172,13 +185,8 @@ def redirect(pbx: Pbx, msg: Message, reply: Reply) -> None:
         reply(response(msg.action_id, "Error", "Exten not specified"))
         return
     reply(response(msg.action_id, "Success", "Redirect successful"))
-    call = pbx.calls.get(channel.linkedid)
-    if call is not None and channel is call.two and context == callers.WAIT:
-        bridging.redirect_caller_to_wait(pbx, call)
-        return
     priority = msg.get("Priority") or "1"
-    channel.goto(context, exten, int(priority) if priority.isdigit() else 1)
-    pbx.newexten(channel, "NoOp", "")
+    dialplan.redirect(pbx, channel, context, exten, int(priority) if priority.isdigit() else 1)
 
 
 def core_show_channels(pbx: Pbx, msg: Message, reply: Reply) -> None:
@@ -263,4 +271,8 @@ HANDLERS: dict[str, Handler] = {
     "setvar": setvar,
     "getvar": getvar,
     "userevent": user_event,
+    "mixmonitormute": recording.mixmonitor_mute,
+    "blindtransfer": transfers.blind_transfer,
+    "atxfer": transfers.atxfer,
+    "bridge": transfers.bridge,
 }

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import uuid
 
-from callcenter.pbxsim import callers
+from callcenter.pbxsim import callers, conference
 from callcenter.pbxsim.calls import AgentLeg, SimCall
 from callcenter.pbxsim.channels import SimChannel
 from callcenter.pbxsim.events import bridge_block, channel_block
 from callcenter.pbxsim.pbx import Pbx
 
+#: The Local ;2 (the phone) runs on its own thread in Asterisk and reaches its next
+#: step a moment after the bridge forms: a client acting at once (capture 10 hangs
+#: up 3 ms after the answer) sees the leg end before the phone's Wait(60).
+HALF_LAG_S = 0.05
 
-def connect(pbx: Pbx, leg: AgentLeg, caller: SimChannel | None) -> None:
-    """The answered leg reached ``Bridge()``; ``caller`` is CC_CALLER_CHANNEL if live."""
+
+def connect(pbx: Pbx, leg: AgentLeg, caller: SimChannel | None, *, respond: bool = True) -> None:
+    """The answered leg reached ``Bridge()``; ``caller`` is CC_CALLER_CHANNEL if live.
+    ``respond``: the leg's OriginateResponse is still due (not when an AMI
+    ``Bridge`` joins a leg that was answered long ago)."""
     ch = leg.channel
     assert ch is not None
     call = pbx.calls.get(caller.linkedid) if caller is not None else None
     if caller is None or call is None or call.gone or call.two is not caller:
         # Bridge() to a channel that is gone returns at once; the leg hangs up.
-        pbx.originate_response(leg, "Success", 4)
+        if respond:
+            pbx.originate_response(leg, "Success", 4)
         end_leg_after_caller(pbx, leg, None)
         return
     leg.answered = True
@@ -36,18 +44,22 @@ def connect(pbx: Pbx, leg: AgentLeg, caller: SimChannel | None) -> None:
     pbx.emit("BridgeCreate", "call", bridge_block(bridge_id, 0))
     caller.bridge_id = bridge_id
     pbx.emit("BridgeEnter", "call", bridge_block(bridge_id, 1), channel_block(caller))
-    pbx.originate_response(leg, "Success", 4)
+    if respond:
+        pbx.originate_response(leg, "Success", 4)
     ch.linkedid = caller.linkedid
     ch.bridge_id = bridge_id
     pbx.emit("BridgeEnter", "call", bridge_block(bridge_id, 2), channel_block(ch))
     pbx.varset(caller, "BRIDGEPEER", ch.name)
+    if ch.tech == "PJSIP":
+        # The SIP Call-ID of the peer, which chan_pjsip shares across the bridge (15).
+        pbx.varset(caller, "BRIDGEPVTCALLID", str(uuid.UUID(int=pbx.rng.getrandbits(128))))
     pbx.varset(ch, "BRIDGEPEER", caller.name)
     pbx.new_connected_line(ch, caller.caller_num, caller.caller_name)
-    pbx.new_connected_line(caller, *leg.caller_id)
+    if (caller.connected_num, caller.connected_name) != leg.caller_id:
+        # Unchanged when a caller is re-offered with the same CallerID (08).
+        pbx.new_connected_line(caller, *leg.caller_id)
     if leg.half is not None:
-        leg.half.priority += 1
-        pbx.newexten(leg.half, "Wait", "60")
-        pbx.new_callerid(leg.half, caller.caller_num, caller.caller_name)
+        pbx.later(HALF_LAG_S, _half_talks, pbx, leg.half, caller)
     hangup_after = leg.behaviour.hangup_after_s
     if hangup_after is not None and hangup_after < call.talk_s:
         leg.timers.append(pbx.later(hangup_after, agent_hangs_up, pbx, leg))
@@ -55,9 +67,21 @@ def connect(pbx: Pbx, leg: AgentLeg, caller: SimChannel | None) -> None:
         leg.timers.append(pbx.later(call.talk_s, caller_hangs_up, pbx, call))
 
 
+def _half_talks(pbx: Pbx, half: SimChannel, caller: SimChannel) -> None:
+    """The agent-sim phone's Answer() returned: Wait(60), and the caller's id arrives.
+    If the leg was hung up meanwhile only the caller id still shows (capture 10)."""
+    if pbx.channels.alive(half):
+        half.priority += 1
+        pbx.newexten(half, "Wait", "60")
+    pbx.new_callerid(half, caller.caller_num, caller.caller_name)
+
+
 def caller_hangs_up(pbx: Pbx, call: SimCall) -> None:
     """The customer puts the phone down: waiting (capture 04) or talking (01)."""
     if call.gone:
+        return
+    if (meeting := conference.member_of(pbx, call.two)) is not None:
+        conference.caller_hangs_up(pbx, call, meeting)
         return
     leg = call.leg if call.leg is not None and call.leg.answered else None
     if leg is None or leg.channel is None or leg.ended:
@@ -90,6 +114,7 @@ def agent_hangs_up(pbx: Pbx, leg: AgentLeg) -> None:
     pbx.hangup_request(leg.channel, 16)
     pbx.varset(leg.channel, "BRIDGEPEER", "")
     pbx.varset(call.two, "BRIDGEPEER", "")
+    call.two.variables.pop("BRIDGEPVTCALLID", None)
     pbx.emit(
         "BridgeLeave",
         "call",
@@ -126,8 +151,7 @@ def redirect_caller_to_wait(pbx: Pbx, call: SimCall) -> None:
         return
     agent = leg.channel
     bridge_id = call.two.bridge_id or agent.bridge_id or ""
-    pbx.varset(call.two, "BRIDGEPEER", "")
-    pbx.varset(agent, "BRIDGEPEER", "")
+    clear_peers(pbx, call.two, agent)
     call.two.goto(callers.WAIT, "s", 1)
     pbx.emit("BridgeLeave", "call", bridge_block(bridge_id, 1), channel_block(call.two))
     call.two.bridge_id = None
@@ -143,10 +167,18 @@ def redirect_caller_to_wait(pbx: Pbx, call: SimCall) -> None:
     call.patience = pbx.later(call.patience_s, callers.give_up, pbx, call)
 
 
+def clear_peers(pbx: Pbx, caller: SimChannel, agent: SimChannel) -> None:
+    """Leaving the bridge empties BRIDGEPEER (and a SIP peer's BRIDGEPVTCALLID)."""
+    pbx.varset(caller, "BRIDGEPEER", "")
+    if "BRIDGEPVTCALLID" in caller.variables:
+        pbx.varset(caller, "BRIDGEPVTCALLID", "")
+        del caller.variables["BRIDGEPVTCALLID"]
+    pbx.varset(agent, "BRIDGEPEER", "")
+
+
 def _break_bridge(pbx: Pbx, *, first: SimChannel, second: SimChannel) -> str:
     bridge_id = first.bridge_id or second.bridge_id or ""
-    pbx.varset(first, "BRIDGEPEER", "")
-    pbx.varset(second, "BRIDGEPEER", "")
+    clear_peers(pbx, first, second)
     pbx.emit("BridgeLeave", "call", bridge_block(bridge_id, 1), channel_block(first))
     pbx.emit("BridgeLeave", "call", bridge_block(bridge_id, 0), channel_block(second))
     first.bridge_id = second.bridge_id = None

@@ -117,6 +117,9 @@ def abandon(pbx: Pbx, call: SimCall) -> None:
     pbx.cancel(call.patience)
     pbx.hangup_request(call.two, 0)
     pbx.hangup(call.one, 0)
+    if call.transferred:
+        # As after a bridge: the ;1 reports the party it was connected to (08).
+        pbx.new_callerid(call.one, call.one.caller_num, call.one.caller_name)
     pbx.hangup_request(call.two, 16, soft=True)
-    pbx.hangup(call.two, 0)
+    pbx.hangup(call.two, 16 if call.transferred else 0)
     pbx.calls.pop(call.linkedid, None)

@@ -1,5 +1,6 @@
-"""The two kinds of call the simulated PBX carries: a customer waiting in the
-inbound dialplan, and an agent leg originated by an AMI client."""
+"""The kinds of call the simulated PBX carries: a customer waiting in the inbound
+dialplan, a leg originated by an AMI client (an agent's phone, or a supervisor's),
+and a per-call conference they may meet in."""
 
 from __future__ import annotations
 
@@ -25,11 +26,15 @@ class SimCall:
     leg: AgentLeg | None = None
     gone: bool = False
     patience: asyncio.TimerHandle | None = None
+    #: a transfer sent the caller's ;2 on to another extension (capture 08): it is
+    #: no longer waiting for an agent, and its hangup reads as a bridged party's
+    transferred: bool = False
 
 
 @dataclass
 class AgentLeg:
-    """An agent phone originated into ``callcenter-connect``."""
+    """A phone originated by an AMI client into the dialplan its ``context`` names
+    (``callcenter-connect``, ``callcenter-conf`` or ``callcenter-spy``)."""
 
     leg_id: str
     dial_string: str
@@ -49,8 +54,32 @@ class AgentLeg:
     #: this leg holds the phone (it rang); released when the leg ends
     seized: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    #: the channel this leg's ChanSpy listens to now (``callcenter-spy``)
+    spying: SimChannel | None = None
 
     @property
     def phone(self) -> SimChannel | None:
         """The channel that stands for the device itself."""
         return self.half or self.channel
+
+
+@dataclass
+class Conference:
+    """One ConfBridge, named by the call's ``CC_CALL_ID``. Asterisk puts its own
+    announcer channel (``CBAnn/<name>-<n>``, never announced by a Newchannel) in it
+    first, which is why every count and BRIDGEPEER list includes it."""
+
+    name: str
+    bridge_id: str
+    #: the announcer's ``;2``, the first peer every member sees
+    announcer: str
+    #: members in the order they joined
+    members: list[SimChannel] = field(default_factory=list)
+    #: Uniqueids of every channel that has been a member (a returning one, capture
+    #: 16's caller after hold, is announced differently)
+    former: set[str] = field(default_factory=set)
+
+    @property
+    def size(self) -> int:
+        """BridgeNumChannels: the members and the announcer."""
+        return len(self.members) + 1

@@ -48,6 +48,8 @@ class SimChannel:
     app_data: str = ""
     #: loop time of creation, for Duration / Seconds
     created_at: float = 0.0
+    #: the file a MixMonitor on this channel writes, if one runs
+    mixmonitor: str | None = None
 
     @property
     def tech(self) -> str:
@@ -72,6 +74,11 @@ class ChannelTable:
 
     def local_base(self, exten: str, context: str) -> str:
         return f"Local/{exten}@{context}-{next(self._local_ids):08x}"
+
+    def announcer_name(self, conference: str) -> str:
+        """ConfBridge's announcer is an unreal channel like Local, on the same counter
+        (capture 16: the second agent's Local is numbered after it)."""
+        return f"CBAnn/{conference}-{next(self._local_ids):08x}"
 
     def tech_name(self, dial_string: str) -> str:
         return f"{dial_string}-{next(self._tech_ids):08x}"

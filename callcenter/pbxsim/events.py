@@ -8,9 +8,13 @@ what it would see from a real PBX.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from callcenter.pbxsim.channels import STATE_DESC, UNKNOWN, SimChannel
 
 Headers = list[tuple[str, str]]
+#: sends a response or list item to the session that sent the action
+Reply = Callable[[Headers], None]
 
 CALLING_PRES = ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
 
@@ -41,6 +45,19 @@ def bridge_block(bridge_id: str, members: int) -> Headers:
         ("BridgeTechnology", "simple_bridge"),
         ("BridgeCreator", UNKNOWN),
         ("BridgeName", UNKNOWN),
+        ("BridgeNumChannels", str(members)),
+        ("BridgeVideoSourceMode", "none"),
+    ]
+
+
+def conference_bridge_block(bridge_id: str, name: str, members: int) -> Headers:
+    """A ConfBridge's bridge: a ``softmix`` mixing bridge named after the conference."""
+    return [
+        ("BridgeUniqueid", bridge_id),
+        ("BridgeType", "base"),
+        ("BridgeTechnology", "softmix"),
+        ("BridgeCreator", "ConfBridge"),
+        ("BridgeName", name),
         ("BridgeNumChannels", str(members)),
         ("BridgeVideoSourceMode", "none"),
     ]
@@ -79,13 +96,15 @@ def list_complete(name: str, action_id: str | None, items: int) -> Headers:
     return [*headers, ("EventList", "Complete"), ("ListItems", str(items))]
 
 
-def fully_booted(uptime_s: int) -> Headers:
-    """Sent to a session right after its login; it has no SystemName on the wire."""
+def fully_booted(uptime_s: int, last_reload_s: int) -> Headers:
+    """Sent to a session right after its login; it has no SystemName on the wire.
+    Both are seconds: since the process started, and since its last reload (capture
+    15's Asterisk had been reloaded since it started; a restart resets both)."""
     return [
         ("Event", "FullyBooted"),
         ("Privilege", "system,all"),
         ("Uptime", str(uptime_s)),
-        ("LastReload", str(uptime_s)),
+        ("LastReload", str(last_reload_s)),
         ("Status", "Fully Booted"),
     ]
 

@@ -1,20 +1,20 @@
-"""Agent legs: an Originate of an agent's phone into ``callcenter-connect``.
+"""Originated legs: an Originate of a phone (an agent's, or a supervisor's) into
+the dialplan its Context names.
 
 The phone's behaviour decides the outcome the ACD sees, each as its capture shows
 it: unregistered -> Failure Reason 0 at once, no channel (12); busy -> Reason 5,
 cause 17 (03); no answer within the Originate's Timeout -> Reason 3, cause 19 (02);
-answered -> the dialplan runs and ``Bridge()`` joins the caller, Reason 4 (01);
-hung up by the ACD while ringing -> Reason 0 (05).
+answered -> the Originate's Context runs (``dialplan.run_answered``), Reason 4
+(01, 09, 16); hung up by the ACD while ringing -> Reason 0 (05).
 """
 
 from __future__ import annotations
 
-from callcenter.pbxsim import bridging
+from callcenter.pbxsim import dialplan
 from callcenter.pbxsim.calls import AgentLeg
 from callcenter.pbxsim.channels import BUSY, RINGING, UP, SimChannel
 from callcenter.pbxsim.pbx import Pbx
 
-CONNECT = "callcenter-connect"
 #: the context of the PJSIP agent endpoints (pjsip.conf), where their channels start
 AGENTS_CONTEXT = "callcenter-agents"
 #: how long the never-answering agent-sim extension waits, for the Wait's AppData
@@ -44,14 +44,19 @@ def start(pbx: Pbx, leg: AgentLeg) -> None:
         return
     leg.seized = True
     pbx.phones.seize(leg.dial_string)
-    _ring(pbx, leg)
+    if leg.behaviour.rings:
+        _ring(pbx, leg)
+    else:
+        _answer(pbx, leg)
 
 
 def _variables_then_caller_id(pbx: Pbx, ch: SimChannel, leg: AgentLeg, *, reverse: bool) -> None:
     items = list(leg.variables.items())
     for key, value in reversed(items) if reverse else items:
         pbx.varset(ch, key, value)
-    pbx.set_caller_id(ch, *leg.caller_id)
+    if any(leg.caller_id):
+        # Without a CallerID in the Originate nothing changes (captures 09, 16).
+        pbx.set_caller_id(ch, *leg.caller_id)
 
 
 def _create_local(pbx: Pbx, leg: AgentLeg, resource: str) -> None:
@@ -100,6 +105,7 @@ def _ring(pbx: Pbx, leg: AgentLeg) -> None:
         leg.half.priority = 2
         wait = NEVER_ANSWERS_WAIT if answer_after is None else f"{answer_after:g}"
         pbx.newexten(leg.half, "Wait", wait)
+    pbx.device_state(leg.dial_string, "RINGING")
     pbx.dial("DialState", leg.channel, [("DialStatus", "RINGING")])
     if answer_after is not None and answer_after < leg.timeout_s:
         leg.timers.append(pbx.later(answer_after, _answer, pbx, leg))
@@ -125,21 +131,14 @@ def _answer(pbx: Pbx, leg: AgentLeg) -> None:
         return
     ch = leg.channel
     if leg.half is not None:
-        leg.half.priority = 3
+        # Answer() follows Ringing() and Wait(n) -- or is the first step.
+        leg.half.priority = 3 if leg.behaviour.rings else 1
         pbx.newexten(leg.half, "Answer", "")
         pbx.newstate(leg.half, UP)
     pbx.newstate(ch, UP)
     pbx.dial("DialEnd", ch, [("DialStatus", "ANSWER")])
-    ch.goto(CONNECT, "s", 1)
-    call_id = leg.variables.get("CC_CALL_ID", "")
-    caller_name = leg.variables.get("CC_CALLER_CHANNEL", "")
-    pbx.newexten(ch, "NoOp", f"CallCenter connect {call_id} to {caller_name}")
-    ch.priority = 2
-    record = "1" if leg.variables.get("CC_RECORD") == "1" else "0"
-    pbx.newexten(ch, "ExecIf", f"{record}?MixMonitor(/var/spool/asterisk/monitor/{call_id}.wav,b)")
-    ch.priority = 3
-    pbx.newexten(ch, "Bridge", caller_name)
-    bridging.connect(pbx, leg, pbx.channels.named(caller_name))
+    pbx.device_state(leg.dial_string, "INUSE")
+    dialplan.run_answered(pbx, leg)
 
 
 def cancel_ringing(pbx: Pbx, leg: AgentLeg) -> None:

@@ -15,10 +15,27 @@ from collections.abc import Callable
 from typing import Any
 
 from callcenter.ami.codec import encode_frame
-from callcenter.pbxsim.calls import AgentLeg, SimCall
-from callcenter.pbxsim.channels import CAUSE_TEXT, DOWN, RING, ChannelTable, SimChannel
+from callcenter.pbxsim.calls import AgentLeg, Conference, SimCall
+from callcenter.pbxsim.channels import (
+    CAUSE_TEXT,
+    DOWN,
+    RING,
+    UNKNOWN,
+    UP,
+    ChannelTable,
+    SimChannel,
+)
 from callcenter.pbxsim.events import CALLING_PRES, Headers, channel_block, event
 from callcenter.pbxsim.phones import Phones
+
+#: what chan_pjsip sets on an answered channel as it hangs up (values abridged)
+RTP_QOS = (
+    ("RTPAUDIOQOS", "ssrc=0;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000"),
+    ("RTPAUDIOQOSJITTER", "minrxjitter=000.000000;maxrxjitter=000.000000;"),
+    ("RTPAUDIOQOSLOSS", "minrxlost=000.000000;  maxrxlost=000.000000;"),
+    ("RTPAUDIOQOSRTT", "minrtt=000.000000;     maxrtt=000.000000;"),
+    ("RTPAUDIOQOSMES", "minrxmes=000.000000;   maxrxmes=000.000000;"),
+)
 
 #: (event class, encoded frame) -> deliver to the sessions allowed to read it
 Publish = Callable[[str, bytes], None]
@@ -32,11 +49,15 @@ class Pbx:
         self.phones = Phones()
         self.calls: dict[str, SimCall] = {}
         self.legs: dict[str, AgentLeg] = {}
+        #: live ConfBridges by name (``CC_CALL_ID``)
+        self.conferences: dict[str, Conference] = {}
         self.global_variables: dict[str, str] = {}
         #: DID exten -> queue, as callcenter-inbound's extensions set CC_QUEUE
         self.queue_of_did: dict[str, str] = {}
         self._publish = publish
         self._timers: set[asyncio.TimerHandle] = set()
+        #: Uniqueid -> what must happen once that channel hangs up
+        self._hangup_watchers: dict[str, list[Callable[[], None]]] = {}
 
     # -- time -------------------------------------------------------------------
 
@@ -63,6 +84,19 @@ class Pbx:
             handle.cancel()
         self._timers.clear()
 
+    def crash(self) -> None:
+        """Asterisk died: every channel, call, leg and timer is gone, silently (a dead
+        process says nothing), and the counters that name channels start again.
+        The phones' configuration survives; whether they are in use does not."""
+        self.cancel_all()
+        self.calls.clear()
+        self.legs.clear()
+        self.conferences.clear()
+        self._hangup_watchers.clear()
+        self.global_variables.clear()
+        self.channels = ChannelTable(self.system_name)
+        self.phones.free_all()
+
     def finish_leg(self, leg: AgentLeg) -> None:
         """The leg is over: its timers stop and its phone is free for the next offer."""
         leg.ended = True
@@ -73,6 +107,12 @@ class Pbx:
         if leg.seized:
             leg.seized = False
             self.phones.release(leg.dial_string)
+            self.device_state(leg.dial_string, "NOT_INUSE")
+
+    def device_state(self, dial_string: str, state: str) -> None:
+        """A PJSIP phone's device state (capture 15); Local phones are no devices."""
+        if dial_string.startswith("PJSIP/"):
+            self.emit("DeviceStateChange", "call", [("Device", dial_string), ("State", state)])
 
     # -- channels ---------------------------------------------------------------
 
@@ -143,20 +183,33 @@ class Pbx:
         name = "SoftHangupRequest" if soft else "HangupRequest"
         self.emit(name, "call", channel_block(ch), [("Cause", str(cause))])
 
+    def on_hangup(self, ch: SimChannel, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once ``ch`` has hung up: an application watching another
+        channel (ChanSpy) learns it is gone however it went."""
+        self._hangup_watchers.setdefault(ch.uniqueid, []).append(fn)
+
     def hangup(self, ch: SimChannel, cause: int) -> None:
-        if not self.channels.remove(ch):
+        if not self.channels.alive(ch):
             return
+        if ch.tech == "PJSIP" and ch.state == UP:
+            # chan_pjsip leaves the call's RTP statistics on the channel (capture 15).
+            for name, value in RTP_QOS:
+                self.varset(ch, name, value)
+        self.channels.remove(ch)
         self.emit(
             "Hangup",
             "call",
             channel_block(ch),
             [("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))],
         )
+        for fn in self._hangup_watchers.pop(ch.uniqueid, []):
+            fn()
 
     def originate_response(self, leg: AgentLeg, status: str, reason: int) -> None:
         """The outcome of an Originate. On failure Asterisk names the dial string, not a
-        channel: for an unreachable phone there never was one (capture 12)."""
-        number, name = leg.caller_id
+        channel: for an unreachable phone there never was one (capture 12). An
+        Originate without a CallerID reports ``<unknown>`` (captures 09, 16)."""
+        number, name = leg.caller_id if any(leg.caller_id) else (UNKNOWN, UNKNOWN)
         answered = leg.channel is not None and reason == 4
         channel = leg.channel.name if answered and leg.channel else leg.dial_string
         headers: Headers = []

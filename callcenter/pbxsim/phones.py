@@ -22,6 +22,9 @@ class PhoneBehaviour:
     registered: bool = True
     #: the agent hangs up first after this many seconds of talk (capture 06)
     hangup_after_s: float | None = None
+    #: False: the extension answers at once, with no Ringing() first (agent-sim's
+    #: ``supervisor``: Answer(), Wait(60) — capture 09), so no RINGING is seen
+    rings: bool = True
 
 
 UNREGISTERED = PhoneBehaviour(registered=False)
@@ -49,3 +52,7 @@ class Phones:
 
     def release(self, dial_string: str) -> None:
         self._in_use.discard(dial_string)
+
+    def free_all(self) -> None:
+        """After a restart no phone is on a call any more."""
+        self._in_use.clear()

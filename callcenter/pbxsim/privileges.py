@@ -21,7 +21,8 @@ CLASSES = frozenset(
 #: how Asterisk spells each action the simulator knows (ListCommands shows these)
 ACTION_NAMES = (
     "Login", "Logoff", "Ping", "ListCommands", "Originate", "Hangup", "Redirect", "Setvar",
-    "Getvar", "Status", "CoreShowChannels", "UserEvent",
+    "Getvar", "Status", "CoreShowChannels", "UserEvent", "MixMonitorMute", "Bridge",
+    "BlindTransfer", "Atxfer",
 )  # fmt: skip
 
 #: the write classes an action needs (any one suffices, as in Asterisk's manager.c);
@@ -39,6 +40,10 @@ ACTION_WRITE: dict[str, frozenset[str]] = {
     "status": frozenset({"system", "call", "reporting"}),
     "coreshowchannels": frozenset({"system", "reporting"}),
     "userevent": frozenset({"user"}),
+    "mixmonitormute": frozenset({"system", "call"}),
+    "bridge": frozenset({"call"}),
+    "blindtransfer": frozenset({"call"}),
+    "atxfer": frozenset({"call"}),
 }
 
 

@@ -2,8 +2,10 @@
 
 It plays the dialplan contract (``asterisk-config/extensions.conf``): callers enter
 ``callcenter-inbound``, raise ``UserEvent(CallCenterEnqueue)`` and wait in
-``callcenter-wait``; an Originate of an agent's phone into ``callcenter-connect``
-rings the phone and, on answer, bridges it to ``CC_CALLER_CHANNEL``. Each step
+``callcenter-wait``; an Originate of an agent's phone rings it and, on answer,
+runs the Originate's Context: ``callcenter-connect`` bridges it to
+``CC_CALLER_CHANNEL``, ``callcenter-conf`` joins the call's ConfBridge, and
+``callcenter-spy`` has a supervisor ChanSpy on an agent. Each step
 emits what a real Asterisk emits, in the captures' order (the conformance tests
 hold it to that), to every logged-in AMI session allowed to read it.
 """
@@ -13,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
 
-from callcenter.pbxsim import bridging, callers
+from callcenter.pbxsim import bridging, callers, devices
+from callcenter.pbxsim.acl import PERMIT_ALL, Acl
 from callcenter.pbxsim.pbx import Pbx
 from callcenter.pbxsim.phones import PhoneBehaviour
 from callcenter.pbxsim.privileges import Privileges
@@ -34,7 +37,11 @@ STOP_GRACE_S = 5.0
 class PbxSimulator:
     """``users`` maps AMI user names to secrets; ``privileges`` optionally gives a user
     ``(read, write)`` classes as manager.conf spells them (``"call,user"``), others get
-    ``all``. ``dids`` maps each DID of ``callcenter-inbound`` to its queue."""
+    ``all``; ``acls`` optionally gives a user manager.conf's ``deny``/``permit`` lines
+    in order (``[("deny", "0.0.0.0/0.0.0.0"), ("permit", "127.0.0.1/32")]``), others
+    may log in from anywhere. ``dids`` maps each DID of ``callcenter-inbound`` to its
+    queue. ``write_timeout_s`` (manager.conf's ``writetimeout``; Asterisk's default is
+    ``DEFAULT_WRITE_TIMEOUT_S``) drops a session that stops reading; None never does."""
 
     def __init__(
         self,
@@ -46,6 +53,8 @@ class PbxSimulator:
         dids: Mapping[str, str] | None = None,
         seed: int | None = None,
         privileges: Mapping[str, tuple[str, str]] | None = None,
+        acls: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        write_timeout_s: float | None = None,
     ) -> None:
         self.system_name = system_name
         self.host = host
@@ -54,6 +63,8 @@ class PbxSimulator:
         self._privileges = {
             user: Privileges.of(read, write) for user, (read, write) in (privileges or {}).items()
         }
+        self._acls = {user: Acl.of(rules) for user, rules in (acls or {}).items()}
+        self._write_timeout_s = write_timeout_s
         self._pbx = Pbx(system_name, random.Random(seed), self._publish)
         self._pbx.queue_of_did = dict(DEFAULT_DIDS if dids is None else dids)
         self._did_of_queue = {queue: did for did, queue in self._pbx.queue_of_did.items()}
@@ -61,30 +72,62 @@ class PbxSimulator:
         self._sessions: set[AmiSession] = set()
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._started_at = 0.0
+        self._reloaded_at = 0.0
 
     # -- lifecycle ------------------------------------------------------------
 
     async def start(self) -> None:
-        self._started_at = asyncio.get_running_loop().time()
+        """Listen (again, after ``stop``, on the same port): a freshly booted PBX."""
+        self._started_at = self._reloaded_at = asyncio.get_running_loop().time()
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("PBX simulator listening", host=self.host, port=self.port)
 
     async def stop(self) -> None:
-        self._pbx.cancel_all()
-        if self._server is not None:
-            self._server.close()
+        """Shut down: sessions are closed (what is queued still goes out) and every
+        call is forgotten without a word, so a later ``start`` boots a clean PBX."""
+        await self._go_down(abrupt=False)
+
+    async def restart(self, down_s: float = 0.0) -> None:
+        """Asterisk dies and comes back on the same host and port after ``down_s``.
+
+        A crash says nothing: sessions are reset mid-stream, and calls, channels
+        and their timers vanish without Hangup events; the ACD must notice by the
+        broken connection and resynchronise. The new process has a new start time
+        (FullyBooted's Uptime and LastReload count from it) and fresh counters, so
+        channel names and Uniqueid sequence numbers repeat, as on a real restart.
+        Configuration (users, DIDs, phones) survives."""
+        await self._go_down(abrupt=True)
+        if down_s > 0:
+            await asyncio.sleep(down_s)
+        await self.start()
+
+    async def _go_down(self, *, abrupt: bool) -> None:
+        self._pbx.crash()
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         for session in list(self._sessions):
-            session.close()
+            if abrupt:
+                session.abort()
+            else:
+                session.close()
+        self._sessions.clear()
         if self._session_tasks:
             await asyncio.wait(self._session_tasks, timeout=STOP_GRACE_S)
-        if self._server is not None:
+        if server is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), STOP_GRACE_S)
-            self._server = None
+                await asyncio.wait_for(server.wait_closed(), STOP_GRACE_S)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = AmiSession(self._pbx, self._authenticate, self._uptime_s, reader, writer)
+        session = AmiSession(
+            self._pbx,
+            self._authenticate,
+            self._uptime_s,
+            reader,
+            writer,
+            write_timeout_s=self._write_timeout_s,
+        )
         task = asyncio.current_task()
         self._sessions.add(session)
         if task is not None:
@@ -100,14 +143,23 @@ class PbxSimulator:
         for session in self._sessions:
             session.deliver(event_class, frame)
 
-    def _authenticate(self, username: str, secret: str) -> Privileges | None:
+    def _authenticate(self, username: str, secret: str, host: str) -> Privileges | None:
         expected = self._users.get(username)
         if expected is None or secret != expected:
             return None
+        if not self._acls.get(username, PERMIT_ALL).allows(host):
+            log.info("simulator: AMI login from a refused address", username=username, host=host)
+            return None
         return self._privileges.get(username, Privileges())
 
-    def _uptime_s(self) -> int:
-        return int(asyncio.get_running_loop().time() - self._started_at)
+    def _uptime_s(self) -> tuple[int, int]:
+        """(seconds since start, seconds since the last reload) for FullyBooted."""
+        now = asyncio.get_running_loop().time()
+        return int(now - self._started_at), int(now - self._reloaded_at)
+
+    def connected_sessions(self) -> int:
+        """AMI connections open now (logged in or not)."""
+        return len(self._sessions)
 
     # -- phones ---------------------------------------------------------------
 
@@ -119,6 +171,16 @@ class PbxSimulator:
     def set_phone_behaviour(self, dial_string: str, behaviour: PhoneBehaviour) -> None:
         """Change how a phone answers from its next offer on (e.g. it unregisters)."""
         self._pbx.phones.set(dial_string, behaviour)
+
+    def register_phone(self, dial_string: str) -> None:
+        """A SIP phone registers as this endpoint (``PJSIP/agent1001``): ContactStatus
+        NonQualified then Reachable, DeviceStateChange NOT_INUSE; offers ring it."""
+        devices.register(self._pbx, dial_string)
+
+    def unregister_phone(self, dial_string: str) -> None:
+        """The phone unregisters: DeviceStateChange UNAVAILABLE, ContactStatus Removed;
+        offers to it fail at once with no channel (capture 12)."""
+        devices.unregister(self._pbx, dial_string)
 
     # -- callers --------------------------------------------------------------
 

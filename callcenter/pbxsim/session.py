@@ -21,6 +21,7 @@ from callcenter.pbxsim.actions import HANDLERS
 from callcenter.pbxsim.events import Headers, fully_booted, response
 from callcenter.pbxsim.pbx import Pbx
 from callcenter.pbxsim.privileges import ACTION_NAMES, ACTION_WRITE, Privileges
+from callcenter.pbxsim.slow_consumer import StallWatch
 
 log = structlog.get_logger(__name__)
 
@@ -29,8 +30,8 @@ READ_CHUNK = 65536
 #: answered even before login, as Asterisk does
 _OPEN_ACTIONS = frozenset({"login", "logoff", "challenge"})
 
-#: (username, secret) -> the user's privileges, or None when refused
-Authenticate = Callable[[str, str], Privileges | None]
+#: (username, secret, client address) -> the user's privileges, or None when refused
+Authenticate = Callable[[str, str, str], Privileges | None]
 
 
 class AmiSession:
@@ -38,9 +39,11 @@ class AmiSession:
         self,
         pbx: Pbx,
         authenticate: Authenticate,
-        uptime_s: Callable[[], int],
+        uptime_s: Callable[[], tuple[int, int]],
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        *,
+        write_timeout_s: float | None = None,
     ) -> None:
         self._pbx = pbx
         self._authenticate = authenticate
@@ -50,6 +53,13 @@ class AmiSession:
         self._codec = AmiCodec(expect_banner=False)
         self.username: str | None = None
         self._privileges: Privileges | None = None
+        peer = writer.get_extra_info("peername")
+        self.peer_host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        self._stall = (
+            None
+            if write_timeout_s is None
+            else StallWatch(writer.transport, write_timeout_s, self.abort)
+        )
 
     @property
     def logged_in(self) -> bool:
@@ -66,9 +76,20 @@ class AmiSession:
     def _write(self, data: bytes) -> None:
         if not self._writer.is_closing():
             self._writer.write(data)
+            if self._stall is not None:
+                self._stall.wrote()
 
     def close(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
         self._writer.close()
+
+    def abort(self) -> None:
+        """Drop the connection without flushing, as a crashed Asterisk does: the
+        client sees a reset, not a Goodbye."""
+        if self._stall is not None:
+            self._stall.cancel()
+        self._writer.transport.abort()
 
     async def run(self) -> None:
         self._write(BANNER)
@@ -131,7 +152,7 @@ class AmiSession:
             self.send(response(msg.action_id, "Success", "Already authenticated"))
             return
         username = msg.get("Username") or ""
-        privileges = self._authenticate(username, msg.get("Secret") or "")
+        privileges = self._authenticate(username, msg.get("Secret") or "", self.peer_host)
         if privileges is None:
             # Never log the secret; the user name is what an operator needs.
             log.info("simulator: AMI login refused", username=username)
@@ -140,7 +161,7 @@ class AmiSession:
             return
         self.username, self._privileges = username, privileges
         self.send(response(msg.action_id, "Success", "Authentication accepted"))
-        self.send(fully_booted(self._uptime_s()))
+        self.send(fully_booted(*self._uptime_s()))
 
     def _list_commands(self, msg: Message) -> None:
         headers = response(msg.action_id, "Success")

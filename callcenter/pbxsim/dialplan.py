@@ -1,0 +1,152 @@
+"""The contexts of ``asterisk-config/extensions.conf`` a channel can be sent to: by
+an Originate's ``Context`` (what an answered leg runs), by a Redirect, or by a
+transfer.
+
+Why only these: the simulator plays the dialplan contract, not a dialplan engine.
+An answered leg runs ``callcenter-connect`` (Bridge() to the caller, capture 01),
+``callcenter-conf`` (the call's ConfBridge, 16) or ``callcenter-spy`` (ChanSpy,
+09). A caller Redirected to ``callcenter-wait`` waits again (08) or is put on hold
+(16), to ``callcenter-conf`` joins its call's conference (16); an ``agent-sim``
+extension plays that simulated phone (08's BlindTransfer to 1003); anything else
+is entered and left running, as a ``NoOp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from callcenter.pbxsim import bridging, callers, conference, recording, spy
+from callcenter.pbxsim.calls import AgentLeg, SimCall
+from callcenter.pbxsim.channels import SimChannel
+from callcenter.pbxsim.pbx import Pbx
+
+CONNECT = "callcenter-connect"
+#: where the capture PBX's MixMonitor writes (extensions.conf, callcenter-connect)
+RECORDINGS = "/var/spool/asterisk/monitor"
+
+AGENT_SIM = "agent-sim"
+#: how long an answered agent-sim extension talks before its Hangup()
+AGENT_SIM_TALK = "60"
+
+
+def run_answered(pbx: Pbx, leg: AgentLeg) -> None:
+    """The leg's phone answered: its ;1 runs the Originate's Context. A context the
+    contract does not know runs ``callcenter-connect``, as every leg did before
+    the others were modelled."""
+    _ANSWERED.get(leg.context, _connect)(pbx, leg)
+
+
+def _connect(pbx: Pbx, leg: AgentLeg) -> None:
+    """``[callcenter-connect]``: NoOp, ExecIf(MixMonitor), Bridge(${CC_CALLER_CHANNEL})."""
+    ch = leg.channel
+    assert ch is not None
+    ch.goto(CONNECT, "s", 1)
+    call_id = leg.variables.get("CC_CALL_ID", "")
+    caller_name = leg.variables.get("CC_CALLER_CHANNEL", "")
+    pbx.newexten(ch, "NoOp", f"CallCenter connect {call_id} to {caller_name}")
+    ch.priority = 2
+    record = leg.variables.get("CC_RECORD") == "1"
+    filename = f"{RECORDINGS}/{call_id}.wav"
+    pbx.newexten(ch, "ExecIf", f"{int(record)}?MixMonitor({filename},b)")
+    if record:
+        recording.start(pbx, ch, filename)
+    ch.priority = 3
+    pbx.newexten(ch, "Bridge", caller_name)
+    bridging.connect(pbx, leg, pbx.channels.named(caller_name))
+
+
+def _conference(pbx: Pbx, leg: AgentLeg) -> None:
+    """``[callcenter-conf]``: the leg joins the call's ConfBridge."""
+    assert leg.channel is not None
+    leg.answered = True
+    pbx.originate_response(leg, "Success", 4)
+    conference.enter(pbx, leg.channel, leg)
+    _phone_talks(pbx, leg)
+
+
+def _spy(pbx: Pbx, leg: AgentLeg) -> None:
+    """``[callcenter-spy]``: a supervisor's ChanSpy on an agent's channel."""
+    leg.answered = True
+    pbx.originate_response(leg, "Success", 4)
+    spy.run(pbx, leg)
+    _phone_talks(pbx, leg)
+
+
+def _phone_talks(pbx: Pbx, leg: AgentLeg) -> None:
+    """The agent-sim phone's Answer() returned: its Wait(60) shows a moment later
+    (the ;2 runs on its own thread; ``bridging.HALF_LAG_S``)."""
+    half = leg.half
+    if half is not None:
+        pbx.later(bridging.HALF_LAG_S, _half_waits, pbx, half)
+
+
+def _half_waits(pbx: Pbx, half: SimChannel) -> None:
+    if pbx.channels.alive(half):
+        half.priority += 1
+        pbx.newexten(half, "Wait", AGENT_SIM_TALK)
+
+
+_ANSWERED: dict[str, Callable[[Pbx, AgentLeg], None]] = {
+    CONNECT: _connect,
+    conference.CONF: _conference,
+    spy.SPY: _spy,
+}
+
+
+def redirect(pbx: Pbx, channel: SimChannel, context: str, exten: str, priority: int) -> None:
+    """A Redirect sends ``channel`` to ``context``: a caller's ;2 waits again, goes on
+    hold out of its conference, or joins the conference; anything else just runs
+    there."""
+    call = pbx.calls.get(channel.linkedid)
+    if call is not None and channel is call.two and not call.gone:
+        current = conference.member_of(pbx, channel)
+        if context == callers.WAIT and current is not None:
+            conference.hold(pbx, call, current)
+            return
+        if context == callers.WAIT:
+            bridging.redirect_caller_to_wait(pbx, call)
+            return
+        if context == conference.CONF and current is None and channel.bridge_id is None:
+            pbx.cancel(call.patience)
+            conference.enter(pbx, channel)
+            return
+    channel.goto(context, exten, priority)
+    pbx.newexten(channel, "NoOp", "")
+
+
+def run_caller(pbx: Pbx, call: SimCall, context: str, exten: str) -> None:
+    two = call.two
+    if context == callers.WAIT:
+        callers.wait_again(pbx, two)
+        return
+    two.goto(context, exten, 1)
+    if context == AGENT_SIM:
+        _agent_sim(pbx, call, exten)
+        return
+    pbx.newexten(two, "NoOp", "")
+
+
+def _agent_sim(pbx: Pbx, call: SimCall, exten: str) -> None:
+    """``agent-sim``'s phones: Ringing(), Wait(n), Answer(), Wait(60); a busy one runs
+    Busy(5). The caller is Up already, so no state changes show."""
+    behaviour = pbx.phones.behaviour(f"Local/{exten}@{AGENT_SIM}")
+    two = call.two
+    if behaviour.busy:
+        pbx.newexten(two, "Busy", "5")
+        return
+    pbx.newexten(two, "Ringing", "")
+    two.priority = 2
+    answer_after = behaviour.answer_after_s
+    pbx.newexten(two, "Wait", "120" if answer_after is None else f"{answer_after:g}")
+    if answer_after is not None:
+        pbx.later(answer_after, _agent_sim_answers, pbx, call)
+
+
+def _agent_sim_answers(pbx: Pbx, call: SimCall) -> None:
+    two = call.two
+    if call.gone or not pbx.channels.alive(two) or two.context != AGENT_SIM:
+        return
+    two.priority = 3
+    pbx.newexten(two, "Answer", "")
+    two.priority = 4
+    pbx.newexten(two, "Wait", AGENT_SIM_TALK)
