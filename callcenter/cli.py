@@ -75,14 +75,29 @@ def seed(
 
 
 @app.command()
-def simulate() -> None:
+def simulate(
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="scenario TOML to play (default: [simulator] scenario in the config)",
+        ),
+    ] = None,
+) -> None:
     """Run only the PBX simulator, as a stand-alone Asterisk twin on the first [[pbx]]
-    address, with simulated callers and the database's agents' phones."""
-    from callcenter.simulate_main import run_simulator
+    address, playing one scenario: its callers, and the database's agents' phones
+    (or the scenario's own phones when the database has no agents)."""
+    from callcenter.pbxsim.scenario import ScenarioError
+    from callcenter.simulate_main import run_simulator, with_scenario
 
-    settings = load_settings()
+    settings = with_scenario(load_settings(), scenario)
     configure_logging(settings.log_level, json=settings.log_json)
-    asyncio.run(run_simulator(settings))
+    try:
+        asyncio.run(run_simulator(settings))
+    except ScenarioError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
 
 
 @app.command()
@@ -112,6 +127,33 @@ def bench_codec(
     from callcenter.bench.codec import run
 
     typer.echo(json.dumps(run(captures, min_events)))
+
+
+@bench.command("ingest")
+def bench_ingest(
+    as_json: Annotated[
+        bool, typer.Option("--json/--no-json", help="one-line JSON (else indented JSON)")
+    ] = True,
+    events: Annotated[int, typer.Option(min=1000, help="AMI events to generate")] = 200_000,
+) -> None:
+    """AMI listener throughput (codec + call tracking) on generated call-center traffic,
+    against a bare split and panoramisk's parser, as JSON."""
+    from callcenter.bench.ingest import run
+
+    typer.echo(json.dumps(run(events), indent=None if as_json else 2))
+
+
+@bench.command("pbxsim")
+def bench_pbxsim(
+    calls_per_s: Annotated[float, typer.Option(min=1, help="target arrivals per second")] = 500,
+    phones: Annotated[int, typer.Option(min=1, help="simulated agent phones")] = 5000,
+    seconds: Annotated[float, typer.Option(min=1, help="seconds of arrivals")] = 10,
+    profile: Annotated[bool, typer.Option(help="add the simulator's cProfile top 25")] = False,
+) -> None:
+    """PBX simulator throughput on one core (calls/s, events/s, CPU, RSS), as JSON."""
+    from callcenter.bench.pbxsim import run
+
+    typer.echo(json.dumps(run(calls_per_s, phones, seconds, profile=profile)))
 
 
 if __name__ == "__main__":
