@@ -137,7 +137,9 @@ def create_app(settings: Settings) -> FastAPI:
             if settings.simulator.enabled and settings.simulator.auto_agents:
                 _background(
                     stack,
-                    demo.keep_simulated_agents_ready(orchestrator, directory.simulated_ids),
+                    demo.keep_simulated_agents_ready(
+                        orchestrator, directory.simulated_ids, runtime.simulator
+                    ),
                     "demo-agents",
                 )
             log.info(

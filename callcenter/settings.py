@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,10 +36,28 @@ class PbxSettings(BaseModel):
     ping_interval_s: float = Field(default=5.0, gt=0)
 
 
+#: The scenario ``make run`` plays, when the checkout has it.
+DEFAULT_SCENARIO = Path("config/scenarios/demo.toml")
+
+
+def _default_scenario() -> Path | None:
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO.is_file() else None
+
+
 class SimulatorSettings(BaseModel):
-    """The built-in PBX simulator that stands in for Asterisk in the embedded default."""
+    """The built-in PBX simulator that stands in for Asterisk in the embedded default.
+
+    What traffic it plays comes from a scenario file (``callcenter.pbxsim.scenario``).
+    The older one-number fields below still work: each one that is set explicitly
+    (in the config file, the environment or code) overrides the scenario's figure,
+    with its old meaning; without a scenario file they describe the whole load.
+    """
 
     enabled: bool = True
+    #: The traffic scenario (TOML): arrivals per queue, patience, talk, phones, wrap-up.
+    scenario: Path | None = Field(default_factory=_default_scenario)
+    #: Overrides the scenario's ``time_scale`` (0.1 plays it ten times faster).
+    time_scale: float | None = Field(default=None, gt=0, le=100)
     #: Seconds between simulated inbound calls (mean of an exponential distribution).
     call_interval_s: float = Field(default=3.0, gt=0)
     #: Simulated callers hang up if not answered after this long (mean, seconds).
@@ -55,7 +73,15 @@ class SimulatorSettings(BaseModel):
     callers: bool = True
     #: Whether simulated agents press Ready by themselves; the rest wait for a person.
     auto_agents: bool = True
+    #: Overrides the scenario's seed (same seed, same calls).
     seed: int | None = None
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"no scenario file at {path}")
+        return path
 
 
 class Settings(BaseSettings):
