@@ -155,18 +155,14 @@ class PbxLink:
     def _on_disconnected(self) -> None:
         self._up.set(0)
         self.in_step = False
-        # Never dropped: without it the tracker would not know to resync.
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(_Disconnected(self._clock()))
-            return
-        self._force_disconnect_marker()
-
-    def _force_disconnect_marker(self) -> None:
-        """The queue is full of events from the dead connection: they are stale
-        anyway, so make room for the marker rather than lose it."""
-        with contextlib.suppress(asyncio.QueueEmpty):
-            self._queue.get_nowait()
-        self._queue.put_nowait(_Disconnected(self._clock()))
+        marker = _Disconnected(self._clock())
+        while True:  # never dropped: without it the tracker would not know to resync
+            try:
+                self._queue.put_nowait(marker)
+                return
+            except asyncio.QueueFull:
+                # Events of the dead connection; the resync tells what they said.
+                self._queue.get_nowait()
 
     # -- resync on every connect ---------------------------------------------------
 

@@ -485,9 +485,9 @@ class CallTracker:
         if call is not None:
             call.lost = True
         leg = self._primary_leg(channel)
-        call = None if leg is None else self._leg_call(leg)
-        if call is not None and leg is not None and leg.result == "pending":
-            call.lost = call.lost or not self._caller_side(call)
+        if leg is not None and leg.result == "pending":
+            # Why its phone stopped ringing is unknown: not the agent's fault.
+            self._leg_failed(leg, LOST)
         self._channel_gone(channel, cause="")
 
     def _channel_gone(self, channel: Channel, cause: str) -> None:
