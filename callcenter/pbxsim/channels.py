@@ -65,6 +65,9 @@ class ChannelTable:
     def __init__(self, system_name: str) -> None:
         self._system_name = system_name
         self._by_uniqueid: dict[str, SimChannel] = {}
+        #: name -> Uniqueid: Hangup, Redirect and every answer look channels up by
+        #: name, and a scan of all live channels made the simulator quadratic.
+        self._by_name: dict[str, str] = {}
         self._ids = itertools.count()
         self._local_ids = itertools.count()
         self._tech_ids = itertools.count(1)
@@ -86,17 +89,22 @@ class ChannelTable:
     def add(self, channel: SimChannel, now: float) -> SimChannel:
         channel.created_at = now
         self._by_uniqueid[channel.uniqueid] = channel
+        self._by_name[channel.name] = channel.uniqueid
         return channel
 
     def remove(self, channel: SimChannel) -> bool:
         """Forget a channel; False if it was already gone (hung up twice)."""
+        if self._by_name.get(channel.name) == channel.uniqueid:
+            del self._by_name[channel.name]
         return self._by_uniqueid.pop(channel.uniqueid, None) is not None
 
     def alive(self, channel: SimChannel) -> bool:
         return self._by_uniqueid.get(channel.uniqueid) is channel
 
     def named(self, name: str) -> SimChannel | None:
-        return next((c for c in self._by_uniqueid.values() if c.name == name), None)
+        uniqueid = self._by_name.get(name)
+        channel = None if uniqueid is None else self._by_uniqueid.get(uniqueid)
+        return channel if channel is not None and channel.name == name else None
 
     def live(self) -> list[SimChannel]:
         """Live channels, oldest first."""
