@@ -202,24 +202,7 @@ class CallTracker:
         self._at = at
         live = {item.get("Uniqueid") or "": item for item in snapshot}
         live.pop("", None)
-        stale = self._known_at_disconnect
-        self._known_at_disconnect = None
-        for channel in self._channels:
-            if channel.uniqueid not in live and (stale is None or channel.uniqueid in stale):
-                self._channel_lost(channel)
-        for item in live.values():
-            self._adopt_channel(item)
-        self._snapshot = live
-        for leg in list(self._legs.values()):
-            if leg.result != "pending" or leg.linkedid is None:
-                continue
-            if self._channels.get(leg.primary) is None and leg.response_lost:
-                self._leg_failed(leg, LOST)
-        bridges = {c.bridge_id for c in self._channels if c.bridge_id is not None}
-        for bridge_id in sorted(bridges):
-            self._check_bridge(bridge_id)
-        for call in list(self._calls.values()):
-            self._maybe_end(call)
+        self._settle_against(live)
         out, self._out = self._out, []
         return out
 
@@ -417,16 +400,13 @@ class CallTracker:
             return
         if any(self._legs[leg_id].result == "pending" for leg_id in call.legs):
             return
+        self._caller_hung_up(call)  # a lost call's caller went too, unseen
         if call.lost:
-            # The caller's side went away while we were not looking: say so (whoever
-            # still rings for it is hung up), but not who ended the call.
-            self._caller_hung_up(call)
-            ended_by: ev.Party | None = call.last_break
-            self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at, cause=LOST))
+            # Who left first was not seen, unless it was before the outage.
+            lost = ev.CallEnded(self.pbx, call.linkedid, call.last_break, self._at, cause=LOST)
+            self._emit(lost)
         else:
-            self._caller_hung_up(call)
-            ended_by = call.last_break or "caller"
-            self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at))
+            self._emit(ev.CallEnded(self.pbx, call.linkedid, call.last_break or "caller", self._at))
         del self._calls[call.linkedid]
         self._call_ids = {k: v for k, v in self._call_ids.items() if v != call.linkedid}
         for leg_id in call.legs:
@@ -568,24 +548,42 @@ class CallTracker:
         if restarted:
             self._pbx_restarted()
 
+    def _settle_against(self, live: Mapping[str, Message]) -> None:
+        """Make the tracker agree with ``live``, the PBX's channels by Uniqueid:
+        known channels it lacks are lost (only those known before the link
+        dropped: later ones may simply be newer than the list), the rest take its
+        state and bridge, offers whose leg never appeared fail lost, and bridges
+        and calls are settled again."""
+        stale = self._known_at_disconnect
+        self._known_at_disconnect = None
+        for channel in self._channels:
+            if channel.uniqueid not in live and (stale is None or channel.uniqueid in stale):
+                self._channel_lost(channel)
+        for item in live.values():
+            self._adopt_channel(item)
+        self._snapshot = dict(live)
+        for leg in list(self._legs.values()):
+            if leg.result != "pending" or leg.linkedid is None:
+                continue
+            if self._channels.get(leg.primary) is None and leg.response_lost:
+                self._leg_failed(leg, LOST)
+        bridges = {c.bridge_id for c in self._channels if c.bridge_id is not None}
+        for bridge_id in sorted(bridges):
+            self._check_bridge(bridge_id)
+        for call in list(self._calls.values()):
+            self._maybe_end(call)
+
     def _pbx_restarted(self) -> None:
         """Nothing survives an Asterisk restart: every call we knew is lost now,
-        before a recycled channel name can be taken for one of its channels."""
+        before a recycled channel name can be taken for one of its channels. It is
+        a resync against an empty channel list."""
         self._restarted = True
-        for channel in self._channels:
-            self._channel_lost(channel)
-        for leg in list(self._legs.values()):
-            if leg.result == "pending":
-                leg.response_lost = True
-                self._leg_failed(leg, LOST)
-        for call in list(self._calls.values()):
-            call.lost = True
-            self._maybe_end(call)
+        self.connection_lost()
+        self._settle_against({})
         self._legs = {k: leg for k, leg in self._legs.items() if leg.linkedid in self._calls}
         self._legs_by_action = {a: k for a, k in self._legs_by_action.items() if k in self._legs}
         self._by_primary.clear()
         self._unmatched.clear()
-        self._known_at_disconnect = None
 
     # -- devices --------------------------------------------------------------------
 
