@@ -1,0 +1,59 @@
+"""Where a call goes when its queue cannot take it: closed hours and max wait.
+
+Shared by the indexed and the reference router, so both word it the same way.
+"""
+
+from __future__ import annotations
+
+from routing.compiled import CompiledQueue, CompiledRules
+from routing.eligibility import Waiting
+from routing.explain import Explanation
+from routing.model import Closed, Overflow, WaitingCall
+from routing.priority import breakdown
+
+
+def serving_queue(
+    rules: CompiledRules, call: WaitingCall, now: float
+) -> tuple[CompiledQueue | None, list[Closed]]:
+    """The queue the call is served in, following closed actions into other
+    queues; None when it leaves (voicemail, callback, hang-up). Callers already
+    waiting when a queue closes stay: closing hours turn new callers away only."""
+    decisions: list[Closed] = []
+    queue = rules.queues[call.queue]
+    for _ in range(len(rules.queues)):
+        if queue.calendar is None:
+            return queue, decisions
+        state = queue.calendar.state_at(now)
+        if state.is_open:
+            return queue, decisions
+        action = queue.rule.closed_action
+        explanation = Explanation(
+            trigger="closed",
+            queue=queue.name,
+            step="-",
+            strategy=queue.strategy.value,
+            notes=(state.reason, f"closed action: {action}"),
+        )
+        decisions.append(Closed(call.call_id, queue.name, action, explanation))
+        if action.queue is None:
+            return None, decisions
+        queue = rules.queues[action.queue]
+    # every queue on the way is closed and they send calls round in a circle
+    return None, decisions
+
+
+def overflow_decision(
+    rules: CompiledRules, waiting: Waiting, queue: CompiledQueue, now: float
+) -> Overflow:
+    target = queue.overflow
+    assert target is not None  # validation: max_wait_s comes with an overflow target
+    waited = now - waiting.entered_at
+    explanation = Explanation(
+        trigger="max wait",
+        queue=queue.name,
+        step=queue.steps[waiting.step].label,
+        strategy=queue.strategy.value,
+        priority=breakdown(rules.rules.priority, queue.rule, waiting.call, now),
+        notes=(f"waited {waited:.0f} s of at most {queue.max_wait_s:g} s; to {target}",),
+    )
+    return Overflow(waiting.call.call_id, queue.name, target, explanation)
