@@ -88,12 +88,12 @@ def next_change(queue: CompiledQueue, waiting: Waiting, now: float) -> float | N
     step_in = queue.next_step_after(now - waiting.entered_at)
     if step_in is not None:
         times.append(waiting.entered_at + step_in)
-    if waiting.known is not None:
+    if waiting.known is not None and waiting.known_until > now:
         times.append(waiting.known_until)
     if queue.max_wait_s is not None:
-        times.append(waiting.entered_at + queue.max_wait_s)
-    future = [t for t in times if t > now]
-    return min(future) if future else None
+        # already past it (a call re-admitted after an outage): due at once
+        times.append(max(now, waiting.entered_at + queue.max_wait_s))
+    return min(times) if times else None
 
 
 def overflow_due(queue: CompiledQueue, waiting: Waiting, now: float) -> bool:

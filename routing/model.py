@@ -28,6 +28,10 @@ class WaitingCall:
     #: the agent who served this customer last, and when (epoch seconds)
     last_agent_id: int | None = None
     last_served_at: float | None = None
+    #: set when the call was queued before (its PBX link broke and came back, or
+    #: the service restarted): opening hours are not checked again and bullseye
+    #: steps go on from this instant instead of starting over
+    admitted_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

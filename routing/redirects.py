@@ -20,6 +20,8 @@ def serving_queue(
     waiting when a queue closes stay: closing hours turn new callers away only."""
     decisions: list[Closed] = []
     queue = rules.queues[call.queue]
+    if call.admitted_at is not None:
+        return queue, decisions
     for _ in range(len(rules.queues)):
         if queue.calendar is None:
             return queue, decisions

@@ -52,7 +52,8 @@ class ReferenceRouter:
             out.extend(closed)
             if queue is not None:
                 key = call_key(self._rules.rules.priority, queue.rule, call)
-                self._file(Waiting(call=call, queue=queue.name, entered_at=now, key=key), now)
+                entered = now if call.admitted_at is None else min(call.admitted_at, now)
+                self._file(Waiting(call=call, queue=queue.name, entered_at=entered, key=key), now)
         return self._match(out, now)
 
     def call_left(self, call_id: str, now: float) -> Round:

@@ -102,6 +102,8 @@ class Router:
         decisions.extend(closed)
         if queue is not None:
             waiting = self._new_waiting(call, queue, now)
+            if call.admitted_at is not None:
+                waiting.entered_at = min(call.admitted_at, now)
             self._enter(waiting, now, "call arrived", decisions)
         return self._round(decisions, now)
 

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 Proficiency = Annotated[int, Field(ge=1, le=5)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
 
@@ -52,7 +52,7 @@ class Strategy(StrEnum):
     LOWEST_COST = "lowest_cost"
 
 
-_TARGET = re.compile(r"^(voicemail|callback|hangup|queue:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
+_TARGET = re.compile(r"^(voicemail|callback|hangup|queue:[A-Za-z0-9][A-Za-z0-9_-]{0,63})$")
 
 
 class Target(BaseModel):
