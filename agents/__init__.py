@@ -1,6 +1,6 @@
 """Agents: profiles, skills with proficiency, states and locations."""
 
 from agents.profile import AgentProfile, Location
-from agents.state import AgentState, InvalidTransition, transition
+from agents.state import BUSY, AgentState, InvalidTransition, transition
 
-__all__ = ["AgentProfile", "AgentState", "InvalidTransition", "Location", "transition"]
+__all__ = ["BUSY", "AgentProfile", "AgentState", "InvalidTransition", "Location", "transition"]

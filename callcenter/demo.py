@@ -319,7 +319,7 @@ class SimulatedDesk:
         if agent_id not in self._simulated:
             return
         group = self._group(agent_id)
-        if view.state in (AgentState.RINGING, AgentState.ON_CALL):
+        if view.state in (AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL):
             if view.state is AgentState.ON_CALL:
                 self._talked.add(agent_id)
             wraps_up = group is not None and group.wrap_up.mean > 0
@@ -327,6 +327,7 @@ class SimulatedDesk:
                 await self._orchestrator.set_agent_state(agent_id, AgentState.NOT_READY, WRAP_UP)
             return
         if view.state not in (AgentState.NOT_READY, AgentState.LOGGED_OUT):
+            # Ready, or in the queue's wrap-up (which ends by itself)
             self._ready_at.pop(agent_id, None)
             return
         planned = self._ready_at.get(agent_id)

@@ -293,6 +293,22 @@ class PbxLink:
         if not result.ok:
             raise OfferNotPlaced(result.message or "Originate refused")
 
+    async def send_caller(self, *, caller_channel: str, destination: str, queue: str) -> None:
+        try:
+            headers = actions.send_caller(
+                caller_channel=caller_channel, destination=destination, queue=queue
+            )
+        except actions.InvalidActionValue as exc:
+            raise OfferNotPlaced(str(exc)) from exc
+        if not self.in_step:
+            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
+        try:
+            result = await self._client.send_action("Redirect", headers)
+        except (AmiConnectionLost, AmiResponseLost, LocalProtocolError, TimeoutError) as exc:
+            raise OfferNotPlaced(str(exc) or type(exc).__name__, link_down=True) from exc
+        if not result.ok:
+            raise OfferNotPlaced(result.message or "Redirect refused")
+
     async def hangup_leg(self, leg_id: str) -> None:
         channel = self.tracker.leg_channel(leg_id)
         if channel is None:

@@ -74,6 +74,8 @@ class WaitingCallView:
     caller_number: str
     #: epoch seconds when the caller joined the queue
     enqueued_at: float
+    #: the router's latest word on it (step in force, priority, why)
+    routing: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

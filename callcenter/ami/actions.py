@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 
 CONNECT_CONTEXT = "callcenter-connect"
+#: where a caller sent out of the queues goes; the extension is the queue's name
+LEAVING_CONTEXTS = {
+    "voicemail": "callcenter-voicemail",
+    "callback": "callcenter-callback",
+    "hangup": "callcenter-closed",
+}
 
 _DIAL_STRING = re.compile(r"(?:PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+\-/]{1,80}\Z")
 _CHANNEL = re.compile(r"[A-Za-z0-9_.@+\-/;]{1,120}\Z")
@@ -80,6 +86,21 @@ def originate_agent_leg(
         ("Variable", f"CC_CALL_ID={call_id}"),
         ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
         ("Variable", f"CC_RECORD={1 if record else 0}"),
+    ]
+
+
+def send_caller(*, caller_channel: str, destination: str, queue: str) -> Headers:
+    """Headers of the Redirect that takes a waiting caller to voicemail, to the
+    callback prompt or to the closed message: a fixed context chosen from an
+    allowlist, the queue's name (checked) as the extension."""
+    context = LEAVING_CONTEXTS.get(destination)
+    if context is None:
+        raise InvalidActionValue("destination", destination, "not voicemail, callback or hangup")
+    return [
+        ("Channel", _check("caller_channel", caller_channel, _CHANNEL, "not a channel name")),
+        ("Context", context),
+        ("Exten", _check("queue", queue, _ID, "letters, digits, '-' and '_' only")),
+        ("Priority", "1"),
     ]
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from agents import AgentProfile, AgentState
+from routing import Explanation
 
 Phase = Literal["waiting", "ringing", "talking"]
 
@@ -38,6 +40,14 @@ class LiveCall:
     popped_leg: str | None = None
     #: waiting, but out of the router while its PBX link is out of step
     held: bool = False
+    #: what the CRM said (tier, value, last agent); None until the lookup is over
+    customer: dict[str, Any] | None = None
+    #: when it entered its current queue, once the router has admitted it
+    admitted_at: float | None = None
+    #: the router's latest word on this call
+    explanation: Explanation | None = None
+    #: sent out of the queues (voicemail, callback, closed message)
+    redirected_to: str | None = None
 
 
 @dataclass
@@ -49,3 +59,10 @@ class LiveAgent:
     call_id: str | None = None
     #: a change asked for during a call, applied when the call ends
     pending: tuple[AgentState, str | None] | None = None
+    #: offers missed in a row (RONA counts these)
+    missed: int = 0
+    #: seconds working calls (reserved to wrap-up) on ``busy_day``
+    busy_s_today: float = 0.0
+    busy_day: date | None = None
+    #: ends the wrap-up when its time is up
+    wrap_up_timer: asyncio.TimerHandle | None = None

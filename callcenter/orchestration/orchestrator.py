@@ -9,8 +9,17 @@ Rules it keeps (DESIGN "The flow of one call"):
 - an agent is reserved (RINGING) before the Originate is sent, so no agent is
   ever offered two calls;
 - a failed offer leaves the caller untouched and puts the call back at its
-  original place; the agent who missed it goes Not Ready ("no answer"), except
+  original place; the agent who missed it is never offered that call again and
+  goes Not Ready ("no answer") after ``rona_misses`` misses in a row, except
   when the offer was canceled because the caller left;
+- a call is routed once the CRM lookup is over (it is bounded by a timeout), so
+  its priority and known agent come from the customer record; its place in
+  line is its arrival time all the same;
+- the router's deadlines (bullseye steps, known-agent windows, max waits) are
+  kept by one alarm on the loop; overflow and closed actions that leave the
+  queues Redirect the caller to a fixed context, and a failed Redirect puts the
+  caller back in line rather than stranding them;
+- after a call the agent wraps up for the queue's ``wrap_up_s``;
 - a state change an agent asks for during a call applies when the call ends;
 - while a PBX link is down (or not yet resynced) its waiting calls are held, not
   offered: they keep their place (original enqueue time) and are routed again
@@ -32,8 +41,10 @@ from typing import Any, Final
 
 import structlog
 
-from agents import AgentProfile, AgentState, InvalidTransition, transition
+from agents import BUSY, AgentProfile, AgentState, InvalidTransition, transition
 from callcenter.ami import events as ev
+from callcenter.orchestration.alarm import Alarm
+from callcenter.orchestration.facts import agent_facts, customer_facts, waiting_call
 from callcenter.orchestration.live import LiveAgent, LiveCall
 from callcenter.orchestration.ports import (
     CallRecords,
@@ -44,7 +55,7 @@ from callcenter.orchestration.ports import (
 )
 from callcenter.orchestration.writer import OrderedWriter
 from callcenter.ports import AgentView, Notifier, WaitingCallView, Wallboard
-from routing import AvailableAgent, Decision, Offer, QueueRule, Router, WaitingCall
+from routing import Closed, Explanation, Offer, Overflow, Round, Router, RoutingRules, Target
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +63,10 @@ Clock = Callable[[], float]
 
 #: States a person may ask for from the agent page.
 REQUESTABLE = frozenset({AgentState.READY, AgentState.NOT_READY, AgentState.LOGGED_OUT})
+#: States in which a request waits for the call to end (wrap-up ends at once).
+ON_A_CALL = frozenset({AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL})
+#: How a call that left the queues ends up in the call record.
+REDIRECT_OUTCOME = {"voicemail": "voicemail", "callback": "callback", "hangup": "closed"}
 #: Why an agent went Not Ready after a failed offer, by the offer's failure.
 MISSED_OFFER_REASON = {"no_answer": "no answer", "busy": "busy", "unavailable": "unreachable"}
 #: Offer failures that say nothing about the agent: no Not Ready for them.
@@ -67,25 +82,26 @@ class Orchestrator:
         self,
         *,
         agents: Iterable[AgentProfile],
-        queues: Iterable[QueueRule],
+        rules: RoutingRules,
         dialers: Mapping[str, Dialer],
         records: CallRecords,
         pops: PopBuilder,
         notifier: Notifier,
-        ring_timeout_s: float = 15.0,
         clock: Clock = time.time,
+        rules_version: int | None = None,
         awaiting_resync: Iterable[str] = (),
         open_calls: Iterable[OpenCall] = (),
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open."""
-        self._queues = {q.name: q for q in queues}
-        self._router = Router(self._queues.values())
+        self._router = Router(rules)
+        self._rules_version = rules_version
         self._dialers = dict(dialers)
         self._notifier = notifier
         self._pops = pops
-        self._ring_timeout_s = ring_timeout_s
         self._clock = clock
+        self._alarm = Alarm(clock, self.tick)
+        self._unreachable: set[str] = set()
         # Everyone starts logged out, as of now (not as of 1970).
         self._agents = {a.agent_id: LiveAgent(a, since=clock()) for a in agents}
         self._records = records
@@ -106,6 +122,10 @@ class Orchestrator:
         self._writer.start()
 
     async def stop(self) -> None:
+        self._alarm.cancel()
+        for agent in self._agents.values():
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -182,19 +202,37 @@ class Orchestrator:
             self._write("call_enqueued", lambda: self._record_enqueued(call))
         else:
             log.info("call taken over from an earlier run", call_id=call.call_id)
-        self._route(call, event.at)
+        self._spawn(self._route_when_known(call))
+
+    async def _route_when_known(self, call: LiveCall) -> None:
+        """Route once the CRM has said who is calling (the lookup has its own
+        timeout; a failed one routes the caller without customer facts)."""
+        pop: dict[str, Any] | None = None
+        if call.pop is not None:
+            try:
+                pop = await asyncio.shield(call.pop)
+            except Exception:
+                log.warning("routing without customer facts: CRM lookup failed")
+        if self._calls.get(call.call_id) is not call or call.caller_gone:
+            return
+        call.customer = customer_facts(pop)
+        if call.phase == "waiting":
+            self._route(call, self._clock())
 
     def _route(self, call: LiveCall, at: float) -> None:
         """Queue a waiting call in the router, at its original place."""
-        if call.queue not in self._queues:
-            log.warning("call for an unknown queue waits unrouted", queue=call.queue)
+        if self._router.queue_rule(call.queue) is None:
+            log.warning("call for a queue without rules waits unrouted", queue=call.queue)
             return
+        if call.customer is None:
+            return  # routed when its CRM lookup is over
         if call.pbx in self._out_of_step:
             call.held = True
             return
         call.held = False
-        waiting = WaitingCall(call.call_id, call.queue, call.enqueued_at)
-        self._apply(self._router.call_arrived(waiting, at))
+        self._apply(self._router.call_arrived(waiting_call(call), at))
+        if call.phase == "waiting" and call.redirected_to is None and call.admitted_at is None:
+            call.admitted_at = at
 
     # -- links --------------------------------------------------------------
 
@@ -204,7 +242,7 @@ class Orchestrator:
         self._out_of_step.add(event.pbx)
         for call in list(self._calls.values()):
             if call.pbx == event.pbx and call.phase == "waiting" and not call.caller_gone:
-                self._router.call_left(call.call_id, event.at)
+                self._apply(self._router.call_left(call.call_id, event.at))
                 call.held = True
         log.warning("PBX link down: its calls are held", pbx=event.pbx)
 
@@ -233,10 +271,21 @@ class Orchestrator:
         """A Ready agent whose phone stopped answering the network is made Not
         Ready at once, rather than after a failed offer kept a caller waiting."""
         if event.reachable:
-            return
-        for agent in self._agents.values():
-            if agent.profile.dial_string == event.device and agent.state == AgentState.READY:
+            self._unreachable.discard(event.device)
+        else:
+            self._unreachable.add(event.device)
+        for agent in list(self._agents.values()):
+            if agent.profile.dial_string != event.device:
+                continue
+            if not event.reachable and agent.state == AgentState.READY:
                 self._set_state(agent, AgentState.NOT_READY, PHONE_UNREACHABLE, event.at)
+            elif (
+                event.reachable
+                and agent.state == AgentState.NOT_READY
+                and agent.reason == PHONE_UNREACHABLE
+            ):
+                # it was us who took the agent out, so it is us who puts them back
+                self._set_state(agent, AgentState.READY, None, event.at)
 
     async def _record_enqueued(self, call: LiveCall) -> None:
         """Written once the CRM lookup is done, so the record names the customer."""
@@ -261,6 +310,9 @@ class Orchestrator:
         call = self._call_of_leg(event.leg_id)
         if call is None or call.leg_id != event.leg_id or call.agent_id is None:
             return
+        agent = self._agents[call.agent_id]
+        if agent.state == AgentState.RESERVED:
+            self._set_state(agent, AgentState.RINGING, None, event.at)
         self._notifier.to_agent(
             call.agent_id, {"type": "call", "call_id": call.call_id, "status": "ringing"}
         )
@@ -283,8 +335,9 @@ class Orchestrator:
         call.phase = "talking"
         call.answered_by = call.agent_id
         agent = self._agents[call.agent_id]
+        agent.missed = 0
         self._set_state(agent, AgentState.ON_CALL, None, at)
-        self._router.call_left(call.call_id, at)
+        self._apply(self._router.call_left(call.call_id, at))
         target = agent.profile.dial_string
         self._write(
             "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
@@ -315,26 +368,34 @@ class Orchestrator:
         agent = self._agents[agent_id]
         agent.call_id = None
         self._notifier.to_agent(agent_id, {"type": "pop_withdrawn", "call_id": call.call_id})
-        if reason in NOT_THE_AGENTS_FAULT or call.caller_gone:
-            self._finish_agent_call(agent, at)
-        else:
-            # RONA: whoever missed an offer is not offered the next one.
-            agent.pending = None
-            self._set_state(agent, AgentState.NOT_READY, MISSED_OFFER_REASON.get(reason), at)
+        # The call first: back at its place, it may go to the next best agent.
         if not call.caller_gone:
             call.phase = "waiting"
             if call.pbx in self._out_of_step:
-                self._router.call_left(call.call_id, at)
+                self._apply(self._router.call_left(call.call_id, at))
                 call.held = True
             else:
                 self._apply(self._router.offer_failed(call.call_id, at))
+        else:
+            self._apply(self._router.call_left(call.call_id, at))
+        if reason in NOT_THE_AGENTS_FAULT or call.caller_gone:
+            self._finish_agent_call(agent, at)
+            return
+        agent.missed += 1
+        if agent.missed >= self._router.rules.rona_misses:
+            # RONA: whoever keeps missing offers is not offered the next one.
+            agent.pending = None
+            agent.missed = 0
+            self._set_state(agent, AgentState.NOT_READY, MISSED_OFFER_REASON.get(reason), at)
+        else:
+            self._finish_agent_call(agent, at)
 
     def _caller_hung_up(self, event: ev.CallerHungUp) -> None:
         call = self._call_of(event.pbx, event.linkedid)
         if call is None or call.caller_gone:
             return
         call.caller_gone = True
-        self._router.call_left(call.call_id, event.at)
+        self._apply(self._router.call_left(call.call_id, event.at))
         if call.phase == "ringing" and call.leg_id is not None:
             self._spawn(self._hangup_leg(call, call.leg_id))
 
@@ -350,7 +411,7 @@ class Orchestrator:
         call = self._call_of(event.pbx, event.linkedid)
         if call is None:
             return
-        self._router.call_left(call.call_id, event.at)
+        self._apply(self._router.call_left(call.call_id, event.at))
         if call.leg_id is not None and call.phase == "ringing":
             # An offer still open when the call is over (the agent picked up to a
             # caller already gone, say) ends with the call; the first result wins.
@@ -365,6 +426,8 @@ class Orchestrator:
         phase = None if answered else ("ringing" if call.phase == "ringing" else "waiting")
         if event.cause == LOST:
             outcome, phase = LOST, None
+        elif not answered and call.redirected_to is not None:
+            outcome, phase = REDIRECT_OUTCOME.get(call.redirected_to, "closed"), None
         self._write(
             "call_ended",
             lambda: self._records.call_ended(
@@ -383,16 +446,31 @@ class Orchestrator:
         call.agent_id = None
         call.leg_id = None
         agent.call_id = None
-        status = "ended" if was_talking else None
-        if status:
+        agent_id = agent.profile.agent_id
+        if was_talking:
             self._notifier.to_agent(
-                agent.profile.agent_id, {"type": "call", "call_id": call.call_id, "status": status}
+                agent_id, {"type": "call", "call_id": call.call_id, "status": "ended"}
             )
+            rule = self._router.queue_rule(call.queue)
+            wrap_up_s = rule.rule.wrap_up_s if rule else 0.0
+            if wrap_up_s > 0 and agent.state == AgentState.ON_CALL:
+                self._start_wrap_up(agent, wrap_up_s, at)
+                return
         else:
-            self._notifier.to_agent(
-                agent.profile.agent_id, {"type": "pop_withdrawn", "call_id": call.call_id}
-            )
+            self._notifier.to_agent(agent_id, {"type": "pop_withdrawn", "call_id": call.call_id})
         self._finish_agent_call(agent, at)
+
+    def _start_wrap_up(self, agent: LiveAgent, wrap_up_s: float, at: float) -> None:
+        """Notes and disposition time: not offered calls until it is over (or the
+        agent says they are done)."""
+        self._set_state(agent, AgentState.WRAP_UP, None, at)
+        loop = asyncio.get_running_loop()
+        agent.wrap_up_timer = loop.call_later(wrap_up_s, self._wrap_up_over, agent)
+
+    def _wrap_up_over(self, agent: LiveAgent) -> None:
+        agent.wrap_up_timer = None
+        if agent.state == AgentState.WRAP_UP:
+            self._finish_agent_call(agent, self._clock())
 
     def _finish_agent_call(self, agent: LiveAgent, at: float) -> None:
         """After a call (or a canceled offer): the pending request, else Ready."""
@@ -402,10 +480,62 @@ class Orchestrator:
 
     # -- routing decisions --------------------------------------------------
 
-    def _apply(self, decisions: list[Decision]) -> None:
-        for decision in decisions:
-            if isinstance(decision, Offer):
-                self._make_offer(decision)
+    def _apply(self, result: Round) -> None:
+        for decision in result.decisions:
+            match decision:
+                case Offer():
+                    self._make_offer(decision)
+                case Overflow():
+                    self._send_elsewhere(decision.call_id, decision.target, decision.explanation)
+                case Closed():
+                    self._send_elsewhere(decision.call_id, decision.action, decision.explanation)
+        self._alarm.set(result.wake_at)
+
+    def tick(self) -> None:
+        """The router's deadline came: steps, known-agent windows, max waits."""
+        try:
+            self._apply(self._router.tick(self._clock()))
+        except Exception:
+            log.exception("routing tick failed")
+
+    def _send_elsewhere(self, call_id: str, target: Target, explanation: Explanation) -> None:
+        """Overflow or closed action: another queue (the router has moved the call
+        already), or out of the queues to voicemail, a callback or a message."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        call.explanation = explanation
+        log.info(
+            "call sent elsewhere", call_id=call_id, target=str(target), why=explanation.summary()
+        )
+        if target.queue is not None:
+            call.queue = target.queue
+            call.admitted_at = self._clock()
+            return
+        call.redirected_to = target.kind
+        self._spawn(self._redirect_caller(call, target))
+
+    async def _redirect_caller(self, call: LiveCall, target: Target) -> None:
+        dialer = self._dialers.get(call.pbx)
+        try:
+            if dialer is None:
+                raise OfferNotPlaced(f"no link to PBX {call.pbx!r}", link_down=True)
+            await dialer.send_caller(
+                caller_channel=call.caller_channel, destination=target.kind, queue=call.queue
+            )
+        except Exception as exc:
+            # Never strand a caller: back in line (no hours check), served or
+            # overflowed again later.
+            log.error(
+                "redirect failed: the caller waits in line again",
+                call_id=call.call_id,
+                target=str(target),
+                error=str(exc),
+            )
+            if self._calls.get(call.call_id) is call and not call.caller_gone:
+                call.redirected_to = None
+                call.admitted_at = self._clock()
+                self._route(call, self._clock())
 
     def _make_offer(self, offer: Offer) -> None:
         call = self._calls[offer.call_id]
@@ -416,18 +546,23 @@ class Orchestrator:
         call.leg_id = leg_id
         call.agent_id = agent.profile.agent_id
         call.legs[leg_id] = agent.profile.agent_id
+        call.explanation = offer.explanation
+        if call.admitted_at is None:
+            call.admitted_at = now
         self._by_leg[leg_id] = call.call_id
         agent.call_id = call.call_id
-        self._set_state(agent, AgentState.RINGING, None, now)
+        self._set_state(agent, AgentState.RESERVED, None, now)
         self._write(
             "offer_made",
             lambda: self._records.offer_made(
                 call.call_id, leg_id, agent.profile.agent_id, agent.profile.dial_string, _utc(now)
             ),
         )
-        self._spawn(self._place_offer(call, agent, leg_id))
+        self._spawn(self._place_offer(call, agent, leg_id, offer.ring_timeout_s))
 
-    async def _place_offer(self, call: LiveCall, agent: LiveAgent, leg_id: str) -> None:
+    async def _place_offer(
+        self, call: LiveCall, agent: LiveAgent, leg_id: str, ring_timeout_s: float
+    ) -> None:
         dialer = self._dialers.get(call.pbx)
         try:
             if dialer is None:
@@ -438,7 +573,7 @@ class Orchestrator:
                 linkedid=call.linkedid,
                 agent_target=agent.profile.dial_string,
                 caller_channel=call.caller_channel,
-                ring_timeout_s=self._ring_timeout_s,
+                ring_timeout_s=ring_timeout_s,
                 caller_id_number=call.caller_number,
                 caller_id_name=call.caller_name,
             )
@@ -462,14 +597,10 @@ class Orchestrator:
         self._notifier.to_agent(agent_id, {"type": "pop", "call_id": call.call_id, "pop": pop})
 
     def _routed_because(self, call: LiveCall, agent_id: int) -> str:
-        rule = self._queues.get(call.queue)
-        if rule is None:
+        del agent_id
+        if call.explanation is None:
             return f"queue {call.queue}"
-        level = self._agents[agent_id].profile.skills.get(rule.required_skill, 0)
-        return (
-            f"Longest-idle agent with skill {rule.required_skill} "
-            f"(proficiency {level}) for queue {call.queue}"
-        )
+        return call.explanation.summary()
 
     async def _hangup_leg(self, call: LiveCall, leg_id: str) -> None:
         dialer = self._dialers.get(call.pbx)
@@ -503,19 +634,26 @@ class Orchestrator:
         agent = self._agents[agent_id]
         if state not in REQUESTABLE:
             raise InvalidTransition(agent.state, state)
-        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+        if agent.state in ON_A_CALL:
             agent.pending = (state, reason)
         else:
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
+                agent.wrap_up_timer = None
             self._set_state(agent, state, reason, self._clock())
         return self.agent_view(agent_id)
 
     def _set_state(
         self, agent: LiveAgent, state: AgentState, reason: str | None, at: float
     ) -> None:
+        if state == AgentState.READY and agent.profile.dial_string in self._unreachable:
+            # No offers until the phone is back: no ringing into the void.
+            state, reason = AgentState.NOT_READY, PHONE_UNREACHABLE
         previous = agent.state
         agent.state = transition(previous, state)
         agent.reason = reason if state == AgentState.NOT_READY else None
         if previous != state:
+            self._count_busy_time(agent, previous, state, at)
             agent.since = at
             agent_id = agent.profile.agent_id
             self._write(
@@ -526,17 +664,68 @@ class Orchestrator:
             agent.profile.agent_id,
             {"type": "state", "agent": self.agent_view(agent.profile.agent_id).as_json()},
         )
+        facts = agent_facts(agent, _utc(at).date())
         if state == AgentState.READY:
-            available = AvailableAgent(agent.profile.agent_id, agent.profile.skills, agent.since)
-            self._apply(self._router.agent_available(available, at))
+            self._apply(self._router.agent_available(facts, at))
+        elif state in BUSY:
+            self._apply(self._router.agent_busy(facts, at))
         else:
-            self._router.agent_unavailable(agent.profile.agent_id)
+            self._apply(self._router.agent_away(agent.profile.agent_id, at))
+
+    @staticmethod
+    def _count_busy_time(
+        agent: LiveAgent, previous: AgentState, state: AgentState, at: float
+    ) -> None:
+        """Seconds working calls today, for the least-occupied strategy."""
+        if previous in BUSY and state not in BUSY:
+            day = _utc(at).date()
+            if agent.busy_day != day:
+                agent.busy_day, agent.busy_s_today = day, 0.0
+            agent.busy_s_today += max(0.0, at - agent.since)
+
+    # -- rules --------------------------------------------------------------
+
+    @property
+    def rules(self) -> RoutingRules:
+        return self._router.rules
+
+    @property
+    def rules_version(self) -> int | None:
+        return self._rules_version
+
+    def apply_rules(self, rules: RoutingRules, version: int | None) -> None:
+        """Publish new rules to the live router: callers already waiting are
+        re-evaluated under them at once. Raises ``routing.RulesRefused`` when
+        they would strand callers (a queue with callers in it removed)."""
+        self._apply(self._router.replace_rules(rules, self._clock()))
+        self._rules_version = version
+        log.info("routing rules applied", version=version)
+
+    def routing_of(self, call_id: str) -> dict[str, Any] | None:
+        """Why a live call is where it is: the router's latest explanation."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        return {
+            "call_id": call.call_id,
+            "queue": call.queue,
+            "phase": call.phase,
+            "redirected_to": call.redirected_to,
+            "rules_version": self._rules_version,
+            "explanation": call.explanation.as_json() if call.explanation else None,
+        }
 
     # -- views --------------------------------------------------------------
 
     def wallboard(self) -> Wallboard:
         waiting = [
-            WaitingCallView(c.call_id, c.queue, c.caller_number, c.enqueued_at)
+            WaitingCallView(
+                c.call_id,
+                c.queue,
+                c.caller_number,
+                c.enqueued_at,
+                c.explanation.summary() if c.explanation else None,
+            )
             for c in sorted(self._calls.values(), key=lambda c: c.enqueued_at)
             if c.phase in ("waiting", "ringing") and not c.caller_gone
         ]

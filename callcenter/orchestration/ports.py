@@ -36,6 +36,13 @@ class Dialer(Protocol):
         """Hang up a ringing agent leg (the caller went away)."""
         ...
 
+    async def send_caller(self, *, caller_channel: str, destination: str, queue: str) -> None:
+        """Redirect a waiting caller out of the queues: ``destination`` is
+        voicemail, callback or hangup (a closed message), each a fixed context of
+        the dialplan; ``queue`` says whose mailbox or message. Raises
+        ``OfferNotPlaced`` when the PBX refused or could not be reached."""
+        ...
+
 
 class OfferNotPlaced(Exception):
     """The Originate was not accepted; nothing is ringing.

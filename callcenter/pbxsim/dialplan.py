@@ -110,8 +110,31 @@ def redirect(pbx: Pbx, channel: SimChannel, context: str, exten: str, priority: 
             pbx.cancel(call.patience)
             conference.enter(pbx, channel)
             return
+        if context in LEAVING and channel.bridge_id is None:
+            _leave_the_queues(pbx, call, context, exten)
+            return
     channel.goto(context, exten, priority)
     pbx.newexten(channel, "NoOp", "")
+
+
+#: contexts a caller is sent to out of the queues, with what runs there and how
+#: long the simulated caller stays (leaving a message, hearing a prompt)
+LEAVING = {
+    "callcenter-voicemail": ("VoiceMail", 4.0),
+    "callcenter-callback": ("Playback", 2.0),
+    "callcenter-closed": ("Playback", 2.0),
+}
+
+
+def _leave_the_queues(pbx: Pbx, call: SimCall, context: str, exten: str) -> None:
+    """Voicemail, callback prompt or closed message: the caller listens (or leaves
+    a message) and hangs up; no agent is involved any more."""
+    app, stay_s = LEAVING[context]
+    pbx.cancel(call.patience)
+    two = call.two
+    two.goto(context, exten, 1)
+    pbx.newexten(two, app, exten)
+    call.patience = pbx.later(stay_s, bridging.caller_hangs_up, pbx, call)
 
 
 def run_caller(pbx: Pbx, call: SimCall, context: str, exten: str) -> None:

@@ -50,6 +50,7 @@ def _waiting_json(call: WaitingCallView, at: float) -> dict[str, Any]:
         "caller_number": call.caller_number,
         "enqueued_at": call.enqueued_at,
         "waited_s": _elapsed(call.enqueued_at, at),
+        "routing": call.routing,
     }
 
 

@@ -14,7 +14,7 @@ from agents import AgentProfile, AgentState
 from callcenter.ami import events as ev
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.orchestration.ports import OfferNotPlaced
-from routing import QueueRule
+from routing import QueueRule, RoutingRules
 
 PBX = "pbx1"
 
@@ -23,6 +23,7 @@ PBX = "pbx1"
 class FakeDialer:
     originates: list[dict[str, Any]] = field(default_factory=list)
     hangups: list[str] = field(default_factory=list)
+    redirects: list[tuple[str, str, str]] = field(default_factory=list)
     refuse: bool = False
 
     async def originate_agent_leg(self, **kwargs: Any) -> None:
@@ -32,6 +33,11 @@ class FakeDialer:
 
     async def hangup_leg(self, leg_id: str) -> None:
         self.hangups.append(leg_id)
+
+    async def send_caller(self, *, caller_channel: str, destination: str, queue: str) -> None:
+        if self.refuse:
+            raise OfferNotPlaced("link down")
+        self.redirects.append((caller_channel, destination, queue))
 
 
 @dataclass
@@ -84,7 +90,7 @@ async def rig() -> AsyncIterator[Rig]:
     dialer, records, notifier, now = FakeDialer(), FakeRecords(), FakeNotifier(), [1000.0]
     orchestrator = Orchestrator(
         agents=[ALICE, BOB],
-        queues=[QueueRule("sales", "sales")],
+        rules=RoutingRules(queues=[QueueRule(name="sales", skills={"sales": 1})]),
         dialers={PBX: dialer},
         records=records,
         pops=fake_pop,
@@ -118,14 +124,17 @@ async def test_ready_agent_gets_the_call_and_the_record_is_complete(rig: Rig) ->
     [originate] = rig.dialer.originates
     assert originate["agent_target"] == "PJSIP/agent01"
     assert originate["caller_channel"] == "Local/100@callcenter-inbound-pbx1-1.0;2"
-    assert o.agent_view(ALICE.agent_id).state is AgentState.RINGING
+    # reserved before the Originate went out; ringing once the phone rings
+    assert o.agent_view(ALICE.agent_id).state is AgentState.RESERVED
     leg = originate["leg_id"]
 
     o.handle(ev.AgentLegRinging(PBX, "pbx1-1.0", leg, "PJSIP/agent01", 1001.0))
     await o.settle()
+    assert o.agent_view(ALICE.agent_id).state is AgentState.RINGING
     [(to, pop)] = rig.notifier.of_type("pop")
     assert to == ALICE.agent_id and pop["pop"]["customer"]["name"] == "Alice"
-    assert "skill sales" in pop["pop"]["routed_because"]
+    assert "agent 1 (on_site): idle" in pop["pop"]["routed_because"]
+    assert "queue sales" in pop["pop"]["routed_because"]
 
     o.handle(ev.AgentLegAnswered(PBX, "pbx1-1.0", leg, "PJSIP/agent01", 1003.0))
     o.handle(ev.Bridged(PBX, "pbx1-1.0", leg, "PJSIP/agent01", 1003.0))

@@ -13,7 +13,7 @@ from agents import AgentState
 from callcenter.ami import events as ev
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.orchestration.ports import OpenCall
-from routing import QueueRule
+from routing import QueueRule, RoutingRules
 from tests.unit.test_orchestrator import (
     ALICE,
     BOB,
@@ -31,7 +31,7 @@ LOST: Final = "lost_during_disconnect"
 def _build(dialer: FakeDialer, records: FakeRecords, **kwargs: object) -> Orchestrator:
     return Orchestrator(
         agents=[ALICE, BOB],
-        queues=[QueueRule("sales", "sales")],
+        rules=RoutingRules(queues=[QueueRule(name="sales", skills={"sales": 1})]),
         dialers={PBX: dialer},
         records=records,
         pops=fake_pop,
