@@ -102,6 +102,10 @@ class CallCenterDesk(Protocol):
 
     def wallboard(self) -> Wallboard: ...
 
+    def routing_of(self, call_id: str) -> dict[str, Any] | None:
+        """The router's latest explanation for a live call; None if not live."""
+        ...
+
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         """The pop of the call now offered to / talking with the agent, if any,
         so a page opened mid-call still shows the customer."""

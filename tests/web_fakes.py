@@ -36,6 +36,7 @@ class FakeDesk:
         self.agents = {agent.agent_id: agent for agent in agents}
         self.waiting = list(waiting)
         self.pops: dict[int, dict[str, Any]] = {}
+        self.routings: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[int, AgentState, str | None]] = []
         self.refused: set[tuple[AgentState, AgentState]] = set()
 
@@ -63,6 +64,9 @@ class FakeDesk:
 
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         return self.pops.get(agent_id)
+
+    def routing_of(self, call_id: str) -> dict[str, Any] | None:
+        return self.routings.get(call_id)
 
 
 class FakeDirectory:

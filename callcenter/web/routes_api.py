@@ -1,11 +1,12 @@
-"""The JSON API: login/logout, the agent's own state, the wallboard snapshot."""
+"""The JSON API: login/logout, the agent's own state, the wallboard snapshot, and
+why the router put a live call where it is (supervisors)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents import AgentState, InvalidTransition
@@ -48,6 +49,7 @@ def api_router() -> APIRouter:
         "/agent/state", set_my_state, methods=["POST"], dependencies=[Depends(check_origin)]
     )
     router.add_api_route("/wallboard", wallboard, methods=["GET"])
+    router.add_api_route("/calls/{call_id}/routing", call_routing, methods=["GET"])
     return router
 
 
@@ -118,6 +120,19 @@ async def set_my_state(
 
 async def wallboard(principal: SupervisorPrincipal, request: Request) -> dict[str, Any]:
     return {"type": "wallboard", **wallboard_json(web_context(request).desk.wallboard())}
+
+
+async def call_routing(
+    principal: SupervisorPrincipal,
+    request: Request,
+    call_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+) -> dict[str, Any]:
+    """The router's explanation for a live call: step in force, priority, the
+    candidates weighed and why. Gone once the call has ended."""
+    routing = web_context(request).desk.routing_of(call_id)
+    if routing is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no live call with this id")
+    return routing
 
 
 def _agent_id(principal: Principal) -> int:

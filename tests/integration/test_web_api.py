@@ -271,6 +271,7 @@ def test_a_supervisor_sees_waits_times_in_state_and_counts(client: TestClient) -
             "caller_number": "+15550100",
             "enqueued_at": NOW - 42,
             "waited_s": 42.0,
+            "routing": None,
         }
     ]
     assert {(a["login"], a["state"], a["in_state_s"]) for a in board["agents"]} == {
@@ -281,10 +282,26 @@ def test_a_supervisor_sees_waits_times_in_state_and_counts(client: TestClient) -
         "logged_out": 1,
         "ready": 1,
         "not_ready": 0,
+        "reserved": 0,
         "ringing": 0,
         "on_call": 0,
+        "wrap_up": 0,
     }
     assert board["queues"] == {"sales": {"waiting": 1, "longest_wait_s": 42.0}}
+
+
+def test_a_supervisor_reads_why_a_call_was_routed(client: TestClient, desk: FakeDesk) -> None:
+    desk.routings["call-1"] = {"call_id": "call-1", "explanation": {"step": "initial"}}
+    login(client, "sue")
+    assert client.get("/api/calls/call-1/routing").json()["explanation"]["step"] == "initial"
+    assert client.get("/api/calls/call-9/routing").status_code == 404
+    assert client.get("/api/calls/bad%20id/routing").status_code == 422
+
+
+def test_an_agent_may_not_read_routing_explanations(client: TestClient, desk: FakeDesk) -> None:
+    desk.routings["call-1"] = {"call_id": "call-1", "explanation": {"step": "initial"}}
+    login(client, "alice")
+    assert client.get("/api/calls/call-1/routing").status_code == 403
 
 
 # -- health -----------------------------------------------------------------------

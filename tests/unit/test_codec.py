@@ -174,7 +174,7 @@ def test_a_frame_beyond_the_cap_is_cut_reported_and_the_stream_goes_on() -> None
     assert isinstance(frames[1], Message) and frames[1]["Uniqueid"] == "1"
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(size=st.integers(1025, 5000), cut=st.integers(1, 64), data=st.data())
 def test_huge_frames_anywhere_in_any_chunking_never_hide_the_next_frame(
     size: int, cut: int, data: st.DataObject

@@ -24,7 +24,7 @@
       view.state === "not_ready" && view.reason ? `Reason: ${view.reason}` : "";
     $("btn-ready").disabled = view.state === "ready";
     $("btn-not-ready").disabled = view.state === "not_ready";
-    if (view.state === "ringing") showCall("ringing");
+    if (view.state === "ringing" || view.state === "reserved") showCall("ringing");
     else if (view.state === "on_call") showCall("talking");
     else $("agent-pending").textContent = "";
     tick();

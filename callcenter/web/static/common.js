@@ -64,8 +64,10 @@ const cc = (() => {
     logged_out: "Logged out",
     ready: "Ready",
     not_ready: "Not ready",
+    reserved: "Reserved",
     ringing: "Ringing",
     on_call: "On call",
+    wrap_up: "Wrap-up",
   };
 
   function stateLabel(state) {

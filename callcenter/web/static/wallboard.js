@@ -7,12 +7,14 @@
   const $ = (id) => document.getElementById(id);
   const WAIT_WARN_S = 30;
   const WAIT_ALERT_S = 90;
+  /* tile id -> the agent states it counts (a reserved agent's phone is about to ring) */
   const COUNT_IDS = {
-    ready: "count-ready",
-    ringing: "count-ringing",
-    on_call: "count-on-call",
-    not_ready: "count-not-ready",
-    logged_out: "count-logged-out",
+    "count-ready": ["ready"],
+    "count-ringing": ["reserved", "ringing"],
+    "count-on-call": ["on_call"],
+    "count-wrap-up": ["wrap_up"],
+    "count-not-ready": ["not_ready"],
+    "count-logged-out": ["logged_out"],
   };
   let board = null;
   let receivedAt = 0;
@@ -37,6 +39,7 @@
         cc.el("td", {}, call.queue),
         cc.el("td", {}, call.caller_number),
         cc.el("td", { class: "num wait" }, cc.duration(waited)),
+        cc.el("td", { class: "routing" }, call.routing || "waiting for the CRM"),
       );
     });
     $("wallboard-waiting").replaceChildren(...rows);
@@ -74,8 +77,9 @@
       );
     });
     $("wallboard-agents").replaceChildren(...rows);
-    for (const [state, id] of Object.entries(COUNT_IDS)) {
-      $(id).textContent = String((board.counts && board.counts[state]) || 0);
+    for (const [id, states] of Object.entries(COUNT_IDS)) {
+      const total = states.reduce((sum, state) => sum + ((board.counts && board.counts[state]) || 0), 0);
+      $(id).textContent = String(total);
     }
   }
 
