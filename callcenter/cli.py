@@ -112,6 +112,149 @@ def replay(
         typer.echo(json.dumps(call, ensure_ascii=False))
 
 
+rules = typer.Typer(
+    help="Routing rules in the database: validate a file, publish it, list and show versions."
+)
+app.add_typer(rules, name="rules")
+
+RulesFile = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="rules as TOML (config/routing.toml) or JSON",
+    ),
+]
+
+
+def _rules_from_file(path: Path) -> object:
+    """The file's validated rules; otherwise every field and reason, and exit 1
+    (before anything touches the database)."""
+    from callcenter.db.routing_rules import RulesInvalid, read_rules_file
+
+    try:
+        return read_rules_file(path)
+    except RulesInvalid as exc:
+        typer.echo(f"{path}: invalid ({len(exc.errors)} problem(s))")
+        for error in exc.errors:
+            typer.echo(f"  {error['field'] or '(document)'}: {error['reason']}")
+        raise typer.Exit(1) from None
+
+
+@rules.command("validate")
+def rules_validate(file: RulesFile) -> None:
+    """Check a rules file without storing it: "valid", or each wrong field and why
+    (exit status 1)."""
+    _rules_from_file(file)
+    typer.echo(f"{file}: valid")
+
+
+@rules.command("publish")
+def rules_publish(
+    file: RulesFile,
+    author: Annotated[str, typer.Option(help="who publishes (default: your login)")] = "",
+    note: Annotated[str, typer.Option(help="why, for the version history")] = "",
+) -> None:
+    """Validate a rules file and store it as a new version, live at once (callers
+    already waiting are routed by it too); prints the version number."""
+    import getpass
+
+    from callcenter.db.directory import load_queues
+    from callcenter.db.routing_rules import publish_rules
+    from callcenter.db.session import make_engine, make_session_factory
+    from routing.rules import RoutingRules
+
+    checked = _rules_from_file(file)
+    assert isinstance(checked, RoutingRules)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> tuple[int, list[str]]:
+        engine = make_engine(settings.database_url)
+        try:
+            sessions = make_session_factory(engine)
+            version = await publish_rules(
+                sessions, checked, author=author or getpass.getuser(), note=note
+            )
+            queues = [q.name for q in await load_queues(sessions)]
+        finally:
+            await engine.dispose()
+        return version, [name for name in queues if checked.queue(name) is None]
+
+    version, unruled = asyncio.run(run())
+    typer.echo(f"published version {version}")
+    if unruled:
+        typer.echo(f"warning: no rule for queue(s) {', '.join(unruled)}", err=True)
+
+
+@rules.command("show")
+def rules_show(
+    version: Annotated[
+        int | None,
+        typer.Option("--version", min=1, help="a stored version (default: the live one)"),
+    ] = None,
+) -> None:
+    """Print a stored rules document as JSON (``callcenter rules publish`` takes it
+    back as a .json file)."""
+    from callcenter.db.routing_rules import rules_document
+    from callcenter.db.session import make_engine, make_session_factory
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> tuple[int, dict[str, object]] | None:
+        engine = make_engine(settings.database_url)
+        try:
+            return await rules_document(make_session_factory(engine), version)
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(run())
+    if found is None:
+        typer.echo(
+            f"no version {version}" if version is not None else "no rules published", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(json.dumps(found[1], indent=2, ensure_ascii=False))
+
+
+@rules.command("versions")
+def rules_versions() -> None:
+    """List the stored versions, newest first; the live one is marked."""
+    from callcenter.db.routing_rules import rule_versions
+    from callcenter.db.session import make_engine, make_session_factory
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> list[tuple[int, str, str, str, str]]:
+        engine = make_engine(settings.database_url)
+        try:
+            versions = await rule_versions(make_session_factory(engine))
+        finally:
+            await engine.dispose()
+        published = [v for v in versions if v.published_at is not None]
+        live = max(published, key=lambda v: (v.published_at, v.version), default=None)
+        return [
+            (
+                v.version,
+                "live" if v is live else ("" if v.published_at else "draft"),
+                v.created_at.isoformat(timespec="seconds"),
+                v.created_by,
+                v.note,
+            )
+            for v in versions
+        ]
+
+    rows = asyncio.run(run())
+    if not rows:
+        typer.echo("no rules versions stored")
+        return
+    for number, state, created_at, created_by, note in rows:
+        typer.echo(f"{number:>5}  {state:<5}  {created_at}  {created_by:<16}  {note}")
+
+
 bench = typer.Typer(help="Benchmarks: print figures as JSON.")
 app.add_typer(bench, name="bench")
 
@@ -154,6 +297,56 @@ def bench_pbxsim(
     from callcenter.bench.pbxsim import run
 
     typer.echo(json.dumps(run(calls_per_s, phones, seconds, profile=profile)))
+
+
+@bench.command("route")
+def bench_route(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print only the JSON object (one line)")
+    ] = False,
+    sizes: Annotated[str, typer.Option(help="agent counts, comma-separated")] = "1000,10000,100000",
+    skills: Annotated[int, typer.Option(min=2, help="skills (one queue each)")] = 200,
+    calls: Annotated[int, typer.Option(min=1, help="callers waiting in the steady state")] = 5000,
+    samples: Annotated[
+        int, typer.Option(min=2, help="timed decisions per size (half arrivals, half Ready)")
+    ] = 6000,
+    naive_samples: Annotated[
+        int, typer.Option(min=0, help="of those, how many the naive router also takes")
+    ] = 20,
+    naive_budget_s: Annotated[
+        float, typer.Option(min=0, help="naive router: stop after the sample passing this (s)")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option(help="seed of the rules, agents and callers")] = 1,
+    profile: Annotated[
+        bool, typer.Option(help="add a cProfile top 25 of the timed calls (slows them)")
+    ] = False,
+) -> None:
+    """Router time per decision (p50/p99 us) at each agent count, against the naive
+    linear-scan router, and memory per agent and per waiting call, as JSON."""
+    from callcenter.bench.route import run, table
+
+    try:
+        agent_counts = [int(part) for part in sizes.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a list of numbers: {sizes!r}", param_hint="--sizes") from exc
+    if not agent_counts or min(agent_counts) < 1:
+        raise typer.BadParameter("give one or more positive agent counts", param_hint="--sizes")
+    result = run(
+        agent_counts,
+        skills=skills,
+        calls=calls,
+        samples=samples,
+        naive_samples=naive_samples,
+        naive_budget_s=naive_budget_s,
+        seed=seed,
+        profile=profile,
+        progress=None if as_json else lambda line: typer.echo(line, err=True),
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(table(result))
+        typer.echo(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

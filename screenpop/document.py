@@ -44,6 +44,19 @@ class InteractionLine(BaseModel):
     occurred_at: Text
     disposition: Text
     notes: Notes = ""
+    #: who handled it (None: self-service, or nobody recorded)
+    agent_id: int | None = None
+    agent_name: Text | None = None
+
+
+class LastAgent(BaseModel):
+    """The agent who served this customer last, for known-agent routing ("send a
+    returning customer back to the agent they spoke to") and for the agent's eyes."""
+
+    agent_id: int
+    name: Text
+    #: ISO 8601 with its UTC offset
+    at: Text
 
 
 class ScreenPop(BaseModel):
@@ -59,6 +72,9 @@ class ScreenPop(BaseModel):
     last_interactions: list[InteractionLine] = Field(
         default_factory=list, max_length=MAX_INTERACTIONS
     )
+    #: the newest contact that had an agent; None when unknown (a pick list, a new
+    #: contact, a CRM that could not be read, or nobody ever served them)
+    last_agent: LastAgent | None = None
     routed_because: Text = ""
     #: False when the CRM could not be read: the pop carries only what the PBX said
     crm_available: bool = True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.db.models import Customer, Interaction, PhoneNumber
+from callcenter.db.models import Agent, Customer, Interaction, PhoneNumber
 
 #: longer than any account number or phone number a caller could key in
 _MAX_DIGITS = 32
@@ -57,12 +59,35 @@ async def find_customer_by_account(session: AsyncSession, digits: str) -> Custom
 
 async def last_interactions(
     session: AsyncSession, customer_id: int, limit: int
-) -> list[Interaction]:
-    """The newest ``limit`` contacts, newest first (the customer/time index)."""
-    rows = await session.scalars(
-        select(Interaction)
+) -> list[tuple[Interaction, str | None]]:
+    """The newest ``limit`` contacts, newest first (the customer/time index), each
+    with the name of the agent who handled it (a primary-key join; None: no agent)."""
+    rows = await session.execute(
+        select(Interaction, Agent.name)
+        .outerjoin(Agent, Agent.id == Interaction.agent_id)
         .where(Interaction.customer_id == customer_id)
         .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
         .limit(limit)
     )
-    return list(rows)
+    return [(interaction, name) for interaction, name in rows]
+
+
+async def last_served_by(
+    session: AsyncSession, customer_id: int
+) -> tuple[int, str, datetime] | None:
+    """(agent id, name, when) of the newest contact that had an agent, or None.
+
+    Walks the customer/time index newest first and stops at the first row with an
+    agent, so it stays cheap however long the history is.
+    """
+    row = (
+        await session.execute(
+            select(Agent.id, Agent.name, Interaction.occurred_at)
+            .select_from(Interaction)
+            .join(Agent, Agent.id == Interaction.agent_id)
+            .where(Interaction.customer_id == customer_id)
+            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])

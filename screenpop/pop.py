@@ -12,18 +12,20 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.db.models import Customer
+from callcenter.db.models import Customer, Interaction
 from screenpop.document import (
     MAX_INTERACTIONS,
     MAX_MATCHES,
     CustomerCard,
     InteractionLine,
+    LastAgent,
     ScreenPop,
 )
 from screenpop.lookup import (
     find_customer_by_account,
     find_customers_by_number,
     last_interactions,
+    last_served_by,
     normalise_number,
 )
 
@@ -99,7 +101,30 @@ async def _lookup(
                 occurred_at=i.occurred_at.isoformat(),
                 disposition=i.disposition,
                 notes=i.notes,
+                agent_id=i.agent_id,
+                agent_name=agent_name,
             )
-            for i in history
+            for i, agent_name in history
         ],
+        "last_agent": await _last_agent(session, customer.id, history),
     }
+
+
+async def _last_agent(
+    session: AsyncSession, customer_id: int, history: list[tuple[Interaction, str | None]]
+) -> LastAgent | None:
+    """Who served the customer last. Usually among the contacts already read; one
+    more indexed query only when a full page of history had no agent in it (a run
+    of emails and web forms), since older contacts may still have one."""
+    for interaction, name in history:
+        if interaction.agent_id is not None and name is not None:
+            return LastAgent(
+                agent_id=interaction.agent_id, name=name, at=interaction.occurred_at.isoformat()
+            )
+    if len(history) < MAX_INTERACTIONS:
+        return None  # that was the whole history
+    found = await last_served_by(session, customer_id)
+    if found is None:
+        return None
+    agent_id, name, at = found
+    return LastAgent(agent_id=agent_id, name=name, at=at.isoformat())

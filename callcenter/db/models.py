@@ -225,3 +225,25 @@ class AgentStateChange(Base):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RoutingRuleVersion(Base):
+    """One version of the routing rules document (``routing.RoutingRules`` as JSON).
+
+    Rows are never edited in place once published: a change is a new version, so
+    a report can say which rules routed a call and a rollback is publishing an
+    older document again. A row without ``published_at`` is a draft. The live
+    rules are the version published last.
+    """
+
+    __tablename__ = "routing_rule_versions"
+
+    #: chosen by the publisher (the newest + 1), not by a sequence, so numbers
+    #: have no gaps and read the same on SQLite and PostgreSQL
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: the whole document as JSON text (validated again when it is loaded)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)

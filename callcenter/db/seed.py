@@ -4,7 +4,9 @@ Deterministic for a given ``rng_seed`` (and ``now``) so a demo, a test and a bug
 report all see the same people. Each part draws from its own random stream, so
 the customers do not change when the number of agents does. Idempotent: each
 part is only added when it is missing, so ``callcenter seed`` can run on every
-``make run``; customers are only added to an empty CRM, never on top of a real one.
+``make run``; customers are only added to an empty CRM, never on top of a real one,
+and the example routing rules (``config/routing.toml``) are only published into a
+database that has no rules version yet, never over an admin's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import structlog
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,11 +30,15 @@ from callcenter.db.models import (
     Interaction,
     PhoneNumber,
     Queue,
+    RoutingRuleVersion,
     Skill,
     User,
 )
+from callcenter.db.routing_rules import publish_rules_if_none, read_rules_file
 from callcenter.db.session import Sessions
 from callcenter.db.users import hash_password
+
+log = structlog.get_logger(__name__)
 
 #: (queue name, DID, skill it needs)
 QUEUES = (("sales", "100", "sales"), ("support", "200", "support"), ("billing", "300", "billing"))
@@ -40,6 +48,8 @@ PEOPLE = ("agent01", "agent02")
 LOCATIONS = (("on_site", 10), ("remote_site", 4), ("home", 4), ("partner", 2))
 TIERS = (("bronze", 55), ("silver", 28), ("gold", 13), ("platinum", 4))
 TIER_VALUE = {"bronze": 400, "silver": 2_500, "gold": 12_000, "platinum": 60_000}
+#: the example routing rules, relative to the checkout like the other config files
+DEFAULT_RULES_FILE = Path("config/routing.toml")
 #: one customer in this many shares a home line with the customer before
 #: (a household), so the demo shows the pick list
 HOUSEHOLD_EVERY = 40
@@ -82,6 +92,7 @@ class SeedSummary:
     customers: int
     phone_numbers: int
     interactions: int
+    rule_versions: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +134,14 @@ async def seed_demo(
     rng_seed: int = 7,
     password: str = "password",
     now: datetime | None = None,
+    rules_file: Path | None = None,
 ) -> SeedSummary:
     """Fill an empty database with the demo call center, or top up what is missing.
 
     ``now`` anchors the customers' history (default: the current time), so the
-    demo's "last contact" dates stay recent whenever it is seeded.
+    demo's "last contact" dates stay recent whenever it is seeded. ``rules_file``
+    (default: ``example_rules_file()``) is published as the first routing rules
+    version when there is none.
     """
     at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     roster = demo_roster(agents, rng_seed)
@@ -140,7 +154,41 @@ async def seed_demo(
             people = demo_customers(customers, rng_seed, at, agents=len(roster))
             roster_ids = [agent_ids[a.login] for a in roster]
             await _add_customers(session, people, roster_ids)
+    await _ensure_rules(sessions, rules_file or example_rules_file())
     return await summarise(sessions)
+
+
+def example_rules_file() -> Path | None:
+    """``config/routing.toml``: in the working directory first (``make run`` runs
+    from the checkout, as for ``config/callcenter.toml``), else in the checkout
+    this package was imported from (tests started elsewhere); None when neither
+    has it (an installed wheel ships no config)."""
+    checkout = Path(__file__).resolve().parents[2] / DEFAULT_RULES_FILE
+    for candidate in (DEFAULT_RULES_FILE, checkout):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+async def _ensure_rules(sessions: Sessions, rules_file: Path | None) -> None:
+    """Publish the example rules as version 1 into a database without rules.
+
+    Any existing version (even a draft) means someone manages the rules: the
+    file is then not even read. Without a file the router falls back to the
+    queues table (``live_rules_or_default``), which says so in its log.
+    """
+    async with sessions() as session:
+        if await session.scalar(select(func.count()).select_from(RoutingRuleVersion)):
+            return
+    if rules_file is None:
+        log.warning("no config/routing.toml found; no routing rules published")
+        return
+    await publish_rules_if_none(
+        sessions,
+        read_rules_file(rules_file),
+        author="seed",
+        note=f"example rules from {rules_file.name}",
+    )
 
 
 async def summarise(sessions: Sessions) -> SeedSummary:
@@ -156,6 +204,7 @@ async def summarise(sessions: Sessions) -> SeedSummary:
             customers=await count(Customer),
             phone_numbers=await count(PhoneNumber),
             interactions=await count(Interaction),
+            rule_versions=await count(RoutingRuleVersion),
         )
 
 

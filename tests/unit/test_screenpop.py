@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.db.migrate import run_migrations
-from callcenter.db.models import Customer, Interaction, PhoneNumber
+from callcenter.db.models import Agent, Customer, Interaction, PhoneNumber
 from callcenter.db.session import make_engine, make_session_factory
 from screenpop import ScreenPop, build_pop, normalise_number
 from screenpop.document import MAX_INTERACTIONS, MAX_NOTES_CHARS
@@ -52,7 +52,17 @@ async def crm(db_url: str) -> AsyncIterator[Sessions]:
             notes="",
             created_at=NOW,
         )
-        session.add_all([chloe, jonas, ana])
+        mei = Customer(
+            name="Mei Tanaka",
+            tier="silver",
+            lifetime_value=Decimal("3000"),
+            account_number="40000004",
+            notes="",
+            created_at=NOW,
+        )
+        priya = Agent(login="agent01", name="Priya Raman", dial_string="PJSIP/agent01")
+        tomas = Agent(login="agent02", name="Tomás Ortega", dial_string="PJSIP/agent02")
+        session.add_all([chloe, jonas, ana, mei, priya, tomas])
         await session.flush()
         session.add_all(
             [
@@ -63,16 +73,29 @@ async def crm(db_url: str) -> AsyncIterator[Sessions]:
             ]
         )
         # Written out of order on purpose: the pop must sort, not trust insertion.
+        # Phone contacts on days 2 and 6 had an agent; day 0's call went unanswered.
         for days in (3, 0, 7, 1, 5, 2, 6, 4):
             session.add(
                 Interaction(
                     customer_id=chloe.id,
+                    agent_id={2: priya.id, 6: tomas.id}.get(days),
                     channel="email" if days % 2 else "phone",
                     occurred_at=NOW - timedelta(days=days),
                     disposition=f"d{days}",
                     notes="n" * 5000 if days == 0 else "",
                 )
             )
+        # Mei: a full page of emails, and an older call that Tomás took.
+        session.add(PhoneNumber(customer_id=mei.id, e164="+81312345678", label="mobile"))
+        for days in range(6):
+            session.add(
+                Interaction(customer_id=mei.id, channel="email",
+                            occurred_at=NOW - timedelta(days=days), disposition=f"e{days}")
+            )  # fmt: skip
+        session.add(
+            Interaction(customer_id=mei.id, agent_id=tomas.id, channel="phone",
+                        occurred_at=NOW - timedelta(days=9), disposition="sale")
+        )  # fmt: skip
         session.add(
             Interaction(
                 customer_id=jonas.id, channel="chat", occurred_at=NOW, disposition="not Chloé's"
@@ -123,11 +146,50 @@ async def test_known_caller_shows_name_tier_and_newest_interactions_first(crm: S
     assert pop.last_interactions[0].occurred_at == NOW.isoformat()
     assert [i.channel for i in pop.last_interactions[:2]] == ["phone", "email"]
     assert pop.crm_available and not pop.new_contact and pop.matches == []
+    assert [i.agent_name for i in pop.last_interactions] == [None, None, "Priya Raman", None, None]
+    assert pop.last_interactions[2].agent_id is not None
+    assert pop.last_interactions[0].agent_id is None
     assert (pop.call_id, pop.queue, pop.routed_because) == (
         "c1",
         "sales",
         "skill sales, longest idle",
     )
+
+
+async def test_the_pop_names_the_agent_who_served_the_customer_last(crm: Sessions) -> None:
+    # For known-agent routing: the newest contact that had an agent, and when.
+    pop = await pop_for(crm, "+33142685300")
+    assert pop.last_agent is not None and pop.customer is not None
+    assert (pop.last_agent.name, pop.last_agent.at) == (
+        "Priya Raman", (NOW - timedelta(days=2)).isoformat(),
+    )  # fmt: skip
+    assert pop.last_agent.agent_id == pop.last_interactions[2].agent_id
+    assert pop.model_dump(mode="json")["last_agent"] == {
+        "agent_id": pop.last_agent.agent_id, "name": "Priya Raman",
+        "at": (NOW - timedelta(days=2)).isoformat(),
+    }  # fmt: skip
+
+
+async def test_the_last_agent_is_found_beyond_a_page_of_self_service_contacts(
+    crm: Sessions,
+) -> None:
+    pop = await pop_for(crm, "+81 3-1234-5678")
+    assert pop.customer is not None and pop.customer.name == "Mei Tanaka"
+    assert len(pop.last_interactions) == MAX_INTERACTIONS
+    assert all(i.agent_id is None for i in pop.last_interactions)
+    assert pop.last_agent is not None
+    assert (pop.last_agent.name, pop.last_agent.at) == (
+        "Tomás Ortega", (NOW - timedelta(days=9)).isoformat(),
+    )  # fmt: skip
+
+
+async def test_no_last_agent_when_nobody_served_the_customer_or_it_is_unclear(
+    crm: Sessions,
+) -> None:
+    # Jonas by account: one chat, no agent; his shared line: a pick list.
+    assert (await pop_for(crm, "+46812345670", account="40000002")).last_agent is None
+    assert (await pop_for(crm, "+46812345670")).last_agent is None
+    assert (await pop_for(crm, "+12025550147")).last_agent is None
 
 
 async def test_long_crm_notes_are_cut_so_the_pop_stays_small(crm: Sessions) -> None:
@@ -179,7 +241,7 @@ async def test_crm_without_its_schema_still_gives_a_pop_marked_unavailable(
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-schema.db'}")
     pop = await pop_for(make_session_factory(engine), "+33142685300")
     assert pop.crm_available is False and pop.caller_number == "+33142685300"
-    assert pop.customer is None and not pop.new_contact
+    assert pop.customer is None and not pop.new_contact and pop.last_agent is None
     await engine.dispose()
 
 
