@@ -22,16 +22,17 @@ from agents import AgentState
 from callcenter import demo
 from callcenter.db.migrate import run_migrations
 from callcenter.db.records import CallRecorder
+from callcenter.db.routing_rules import live_rules_or_default
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.users import make_authenticator
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbx_link import PbxLink
 from callcenter.ports import AgentView, Wallboard
+from callcenter.rules_watch import follow_published_rules
 from callcenter.screen_pops import ScreenPops
 from callcenter.settings import Settings, refuse_demo_secrets
 from callcenter.web.app import create_web_app
 from callcenter.web.hub import Hub
-from routing import QueueRule
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,9 @@ class DeskProxy:
 
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         return self._orchestrator().current_pop(agent_id)
+
+    def routing_of(self, call_id: str) -> dict[str, Any] | None:
+        return self._orchestrator().routing_of(call_id)
 
 
 class Runtime:
@@ -109,16 +113,17 @@ def create_app(settings: Settings) -> FastAPI:
 
             links = {pbx.name: PbxLink(pbx) for pbx in settings.pbx}
             recorder = CallRecorder(sessions)
+            rules, rules_version = await live_rules_or_default(sessions)
             orchestrator = Orchestrator(
                 agents=directory.agents,
-                queues=[QueueRule(q.name, q.skill) for q in directory.queues],
+                rules=rules,
+                rules_version=rules_version,
                 dialers=links,
                 records=recorder,
                 awaiting_resync=links.keys(),
                 open_calls=await recorder.open_calls(),
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=hub,
-                ring_timeout_s=settings.ring_timeout_s,
             )
             orchestrator.start()
             stack.push_async_callback(orchestrator.stop)
@@ -129,6 +134,11 @@ def create_app(settings: Settings) -> FastAPI:
             for link in links.values():
                 await link.start(orchestrator.handle)
                 stack.push_async_callback(link.stop)
+            _background(
+                stack,
+                follow_published_rules(sessions, orchestrator, settings.rules_poll_s),
+                "routing-rules",
+            )
 
             if settings.simulator.enabled and settings.simulator.callers:
                 callers = demo.build_callers(runtime.simulator, settings.simulator, directory)
@@ -146,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "callcenter started",
                 agents=len(directory.agents),
                 queues=[q.name for q in directory.queues],
+                rules_version=rules_version,
                 pbx=[p.name for p in settings.pbx],
                 simulator=settings.simulator.enabled,
             )

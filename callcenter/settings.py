@@ -99,8 +99,8 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     #: Region used to read caller numbers that are not in E.164 form.
     default_region: str = "US"
-    #: Ring an agent this long before the offer counts as not answered.
-    ring_timeout_s: float = Field(default=15.0, gt=0)
+    #: How often the service looks for a newly published routing-rules version.
+    rules_poll_s: float = Field(default=5.0, gt=0, le=3600)
     pbx: list[PbxSettings] = Field(default_factory=lambda: [PbxSettings()])
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     log_level: str = "INFO"
