@@ -5,8 +5,10 @@ Shared by the indexed and the reference router, so both word it the same way.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from routing.compiled import CompiledQueue, CompiledRules
-from routing.eligibility import Waiting
+from routing.eligibility import Waiting, overflow_due
 from routing.explain import Explanation
 from routing.model import Closed, Overflow, WaitingCall
 from routing.priority import breakdown
@@ -59,3 +61,22 @@ def overflow_decision(
         notes=(f"waited {waited:.0f} s of at most {queue.max_wait_s:g} s; to {target}",),
     )
     return Overflow(waiting.call.call_id, queue.name, target, explanation)
+
+
+def stranded_queues(
+    old: CompiledRules,
+    new: CompiledRules,
+    waiting: Collection[Waiting],
+    offered: Collection[Waiting],
+    now: float,
+) -> list[str]:
+    """Queues missing from ``new`` that have callers at ``now``: waiting or ringing
+    there, or being sent there by a max wait that falls due by ``now`` (settled
+    before new rules apply, so it would move them into a queue that is gone)."""
+    queues = {w.queue for w in (*waiting, *offered)}
+    for w in waiting:
+        queue = old.queues[w.queue]
+        target = queue.overflow.queue if queue.overflow is not None else None
+        if target is not None and overflow_due(queue, w, now):
+            queues.add(target)
+    return sorted(queues - set(new.queues))

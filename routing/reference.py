@@ -25,7 +25,8 @@ from routing.eligibility import (
 from routing.explain import Explanation
 from routing.model import AgentFacts, Decision, Offer, Round, WaitingCall
 from routing.priority import call_key
-from routing.redirects import overflow_decision, serving_queue
+from routing.redirects import overflow_decision, serving_queue, stranded_queues
+from routing.router import RulesRefused, UnknownQueue
 from routing.rules import RoutingRules
 from routing.strategies import AgentKey, agent_key
 
@@ -46,6 +47,8 @@ class ReferenceRouter:
     # -- inputs -----------------------------------------------------------
 
     def call_arrived(self, call: WaitingCall, now: float) -> Round:
+        if call.queue not in self._rules.queues:
+            raise UnknownQueue(call.queue)
         out = self._advance(now)
         if call.call_id not in self._waiting and call.call_id not in self._offered:
             queue, closed = serving_queue(self._rules, call, now)
@@ -74,8 +77,9 @@ class ReferenceRouter:
 
     def agent_available(self, agent: AgentFacts, now: float) -> Round:
         out = self._advance(now)
-        self._ready[agent.agent_id] = agent
         self._on_shift[agent.agent_id] = agent
+        if not any(isinstance(d, Offer) and d.agent_id == agent.agent_id for d in out):
+            self._ready[agent.agent_id] = agent
         return self._match(out, now)
 
     def agent_busy(self, agent: AgentFacts, now: float) -> Round:
@@ -99,8 +103,16 @@ class ReferenceRouter:
         return self._match(self._advance(now), now)
 
     def replace_rules(self, rules: RoutingRules, now: float) -> Round:
+        compiled = compile_rules(rules)
+        stranded = stranded_queues(
+            self._rules, compiled, self._waiting.values(), self._offered.values(), now
+        )
+        if stranded:
+            raise RulesRefused(
+                "queues with callers in them cannot be removed: " + ", ".join(stranded)
+            )
         out = self._advance(now)
-        self._rules = compile_rules(rules)
+        self._rules = compiled
         for waiting in (*self._waiting.values(), *self._offered.values()):
             queue = self._rules.queues[waiting.queue]
             waiting.key = call_key(self._rules.rules.priority, queue.rule, waiting.call)

@@ -41,7 +41,7 @@ from routing.eligibility import (
 from routing.explain import Candidate, Explanation, Trigger
 from routing.model import AgentFacts, Decision, Offer, Round, WaitingCall
 from routing.priority import CallKey, breakdown, call_key
-from routing.redirects import overflow_decision, serving_queue
+from routing.redirects import overflow_decision, serving_queue, stranded_queues
 from routing.rules import RoutingRules, Target
 from routing.strategies import AgentKey, agent_key, describe
 
@@ -95,9 +95,9 @@ class Router:
     def call_arrived(self, call: WaitingCall, now: float) -> Round:
         if call.queue not in self._rules.queues:
             raise UnknownQueue(call.queue)
-        if call.call_id in self._waiting or call.call_id in self._offered:
-            return self._round([], now)
         decisions = self._advance(now)
+        if call.call_id in self._waiting or call.call_id in self._offered:
+            return self._round(decisions, now)
         queue, closed = serving_queue(self._rules, call, now)
         decisions.extend(closed)
         if queue is not None:
@@ -131,8 +131,12 @@ class Router:
 
     def agent_available(self, agent: AgentFacts, now: float) -> Round:
         decisions = self._advance(now)
-        self._unpool(agent.agent_id)
         self._on_shift[agent.agent_id] = agent
+        if _offered_in(decisions, agent.agent_id):
+            # already Ready, and a change that fell due just offered them a call:
+            # they are ringing for it, so this report cannot free them again
+            return self._round(decisions, now)
+        self._unpool(agent.agent_id)
         pooled = _Pooled(agent)
         self._agents[agent.agent_id] = pooled
         best = self._best_call_for(agent)
@@ -178,9 +182,8 @@ class Router:
         """Publish new rules. Waiting callers keep their arrival time and are
         re-evaluated at once under the new rules; a ringing offer is left alone."""
         compiled = compile_rules(rules)
-        stranded = sorted(
-            {w.queue for w in (*self._waiting.values(), *self._offered.values())}
-            - set(compiled.queues)
+        stranded = stranded_queues(
+            self._rules, compiled, self._waiting.values(), self._offered.values(), now
         )
         if stranded:
             raise RulesRefused(
@@ -316,14 +319,17 @@ class Router:
             self._kept.setdefault(known[0], SortedList()).add(waiting.key)
         else:
             waiting.known = None
-            self._bucket(waiting, now)
+        self._bucket(waiting, now)
 
     def _bucket(self, waiting: Waiting, now: float) -> None:
         """(Re)file a waiting call under the step it has reached."""
-        if waiting.known is not None:
-            return
         queue = self._rules.queues[waiting.queue]
         step = queue.step_at(now - waiting.entered_at)
+        if waiting.known is not None:
+            # kept for its known agent, so in no bucket: note the step in force
+            # (explanations name it, and the rules may have fewer steps now)
+            waiting.step = step
+            return
         old = self._buckets.get((waiting.queue, waiting.step))
         if old is not None and waiting.key in old:
             if step == waiting.step:
@@ -589,12 +595,15 @@ class Router:
         ]
         for key in others:
             other = self._waiting[key[2]]
+            # a call this agent missed ranks anywhere: it is just never offered again
+            missed = agent.agent_id in other.excluded
+            reason = f"agent {agent.agent_id} missed it before" if missed else "lower"
             lines.append(
                 Candidate(
                     "call",
                     key[2],
                     False,
-                    f"call {key[2]} in {other.queue}: {why(other)}, lower",
+                    f"call {key[2]} in {other.queue}: {why(other)}, {reason}",
                 )
             )
         return tuple(lines)
@@ -602,6 +611,10 @@ class Router:
     def _round(self, decisions: list[Decision], now: float) -> Round:
         del now
         return Round(tuple(decisions), self.wake_at())
+
+
+def _offered_in(decisions: Iterable[Decision], agent_id: int) -> bool:
+    return any(isinstance(d, Offer) and d.agent_id == agent_id for d in decisions)
 
 
 def _first_step(queue: CompiledQueue, agent: AgentFacts, *, gate: bool) -> int | None:

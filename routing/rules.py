@@ -309,7 +309,8 @@ class RoutingRules(BaseModel):
             ):
                 if target is not None and target.queue is not None and target.queue not in seen:
                     raise ValueError(f"queues.{index}.{field}: no queue named {target.queue!r}")
-        _refuse_overflow_loops(self.queues)
+        _refuse_loops(self.queues, "overflow")
+        _refuse_loops(self.queues, "closed_action")
         located = [rule.location for rule in self.locations]
         if len(set(located)) != len(located):
             raise ValueError("locations: a location is listed twice")
@@ -322,15 +323,20 @@ class RoutingRules(BaseModel):
         return None
 
 
-def _refuse_overflow_loops(queues: list[QueueRule]) -> None:
-    """Queue A overflowing to B overflowing to A would bounce a caller forever."""
-    following = {q.name: q.overflow.queue for q in queues if q.overflow and q.overflow.queue}
+def _refuse_loops(queues: list[QueueRule], field: Literal["overflow", "closed_action"]) -> None:
+    """Queue A overflowing to B overflowing to A would bounce a caller forever; A
+    closed sending callers to B closed sending them to A would lose them."""
+    following: dict[str, str] = {}
+    for queue in queues:
+        target = getattr(queue, field)
+        if target is not None and target.queue is not None:
+            following[queue.name] = target.queue
     for start in following:
         path = [start]
         current = following.get(start)
         while current is not None:
             if current in path:
                 loop = " -> ".join([*path[path.index(current) :], current])
-                raise ValueError(f"overflow targets form a loop: {loop}")
+                raise ValueError(f"{field} targets form a loop: {loop}")
             path.append(current)
             current = following.get(current)
