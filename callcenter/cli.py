@@ -311,7 +311,7 @@ def bench_route(
         int, typer.Option(min=2, help="timed decisions per size (half arrivals, half Ready)")
     ] = 6000,
     naive_samples: Annotated[
-        int, typer.Option(min=0, help="of those, how many the naive router also takes")
+        int, typer.Option(min=0, help="events before those that the naive router takes too")
     ] = 20,
     naive_budget_s: Annotated[
         float, typer.Option(min=0, help="naive router: stop after the sample passing this (s)")
