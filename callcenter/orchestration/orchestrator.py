@@ -378,6 +378,10 @@ class Orchestrator:
                 self._apply(self._router.offer_failed(call.call_id, at))
         else:
             self._apply(self._router.call_left(call.call_id, at))
+        if reason == LOST:
+            # Its call vanished in an outage, but the agent's leg may still ring.
+            self._free_after_hangup(call.pbx, leg_id, agent)
+            return
         if reason in NOT_THE_AGENTS_FAULT or call.caller_gone:
             self._finish_agent_call(agent, at)
             return
@@ -443,6 +447,7 @@ class Orchestrator:
         if agent.call_id != call.call_id:
             return
         was_talking = call.phase == "talking" and call.answered_by == agent.profile.agent_id
+        open_leg = call.leg_id
         call.agent_id = None
         call.leg_id = None
         agent.call_id = None
@@ -458,7 +463,27 @@ class Orchestrator:
                 return
         else:
             self._notifier.to_agent(agent_id, {"type": "pop_withdrawn", "call_id": call.call_id})
+            if open_leg is not None:
+                self._free_after_hangup(call.pbx, open_leg, agent)
+                return
         self._finish_agent_call(agent, at)
+
+    def _free_after_hangup(self, pbx: str, leg_id: str, agent: LiveAgent) -> None:
+        """The call is over but the agent's leg may still be up on the PBX (the
+        caller vanished in an outage, say): hang it up first, and only then offer
+        the agent anything, or their phone would be rung twice."""
+
+        async def hang_up_then_free() -> None:
+            dialer = self._dialers.get(pbx)
+            if dialer is not None:
+                try:
+                    await dialer.hangup_leg(leg_id)
+                except Exception as exc:
+                    log.warning("hanging up a leftover leg failed", leg_id=leg_id, error=str(exc))
+            if agent.call_id is None and agent.state in (AgentState.RESERVED, AgentState.RINGING):
+                self._finish_agent_call(agent, self._clock())
+
+        self._spawn(hang_up_then_free())
 
     def _start_wrap_up(self, agent: LiveAgent, wrap_up_s: float, at: float) -> None:
         """Notes and disposition time: not offered calls until it is over (or the
