@@ -27,7 +27,14 @@ class Step:
     label: str
 
     def skilled(self, skills: Mapping[str, int]) -> bool:
-        return any(all(skills.get(s, 0) >= m for s, m in alt) for alt in self.alternatives)
+        # plain loops: this runs for every queue an agent's skills touch
+        for alt in self.alternatives:
+            for skill, minimum in alt:
+                if skills.get(skill, 0) < minimum:
+                    break
+            else:
+                return True
+        return False
 
     def proficiency(self, skills: Mapping[str, int]) -> int:
         """Best total proficiency over the alternatives the agent meets."""
@@ -44,6 +51,8 @@ class CompiledQueue:
     rule: QueueRule
     steps: tuple[Step, ...]
     strategy: Strategy
+    #: the strategy's name, as explanations print it
+    strategy_name: str
     #: queue-load partner gate: this many waiting opens it (None: never)
     partner_min_waiting: int | None
     calendar: Calendar | None
@@ -137,6 +146,7 @@ def _compile_queue(rule: QueueRule) -> CompiledQueue:
         rule=rule,
         steps=tuple(steps),
         strategy=rule.strategy,
+        strategy_name=rule.strategy.value,
         partner_min_waiting=rule.partner.min_waiting if rule.partner else None,
         calendar=Calendar(rule.hours) if rule.hours else None,
         max_wait_s=rule.max_wait_s,

@@ -84,16 +84,19 @@ def known_agent_for(
 def next_change(queue: CompiledQueue, waiting: Waiting, now: float) -> float | None:
     """When this call next changes by itself: a step, the end of its known-agent
     window, or its max wait."""
-    times: list[float] = []
+    at: float | None = None
     step_in = queue.next_step_after(now - waiting.entered_at)
     if step_in is not None:
-        times.append(waiting.entered_at + step_in)
-    if waiting.known is not None and waiting.known_until > now:
-        times.append(waiting.known_until)
+        at = waiting.entered_at + step_in
+    until = waiting.known_until
+    if waiting.known is not None and until > now and (at is None or until < at):
+        at = until
     if queue.max_wait_s is not None:
         # already past it (a call re-admitted after an outage): due at once
-        times.append(max(now, waiting.entered_at + queue.max_wait_s))
-    return min(times) if times else None
+        overflow_at = max(now, waiting.entered_at + queue.max_wait_s)
+        if at is None or overflow_at < at:
+            at = overflow_at
+    return at
 
 
 def overflow_due(queue: CompiledQueue, waiting: Waiting, now: float) -> bool:

@@ -35,7 +35,7 @@ def serving_queue(
             trigger="closed",
             queue=queue.name,
             step="-",
-            strategy=queue.strategy.value,
+            strategy=queue.strategy_name,
             notes=(state.reason, f"closed action: {action}"),
         )
         decisions.append(Closed(call.call_id, queue.name, action, explanation))
@@ -56,7 +56,7 @@ def overflow_decision(
         trigger="max wait",
         queue=queue.name,
         step=queue.steps[waiting.step].label,
-        strategy=queue.strategy.value,
+        strategy=queue.strategy_name,
         priority=breakdown(rules.rules.priority, queue.rule, waiting.call, now),
         notes=(f"waited {waited:.0f} s of at most {queue.max_wait_s:g} s; to {target}",),
     )

@@ -207,7 +207,7 @@ class ReferenceRouter:
         self._offered[waiting.call.call_id] = waiting
         self._turns[(queue.name, agent.agent_id)] = next(self._turn_counter)
         explanation = Explanation(
-            trigger="call arrived", queue=queue.name, step="", strategy=queue.strategy.value
+            trigger="call arrived", queue=queue.name, step="", strategy=queue.strategy_name
         )
         out.append(
             Offer(

@@ -17,15 +17,25 @@ queue's agent pools (one per bullseye step, sorted by the strategy's key), and a
 agent becoming Ready looks only at the heads of the call buckets (one per queue
 and step, sorted by priority) of the queues its skills could serve. Neither ever
 scans all agents or all calls.
+
+What an agent's skills and location reach (queues, the first step admitting
+them, the pool they join, the buckets they may take from) is worked out once
+per agent and kept while their skills, their location and the rules stay the
+same. Pools and buckets are plain sorted lists (``bisect``): reading a head is a
+C-level index, and an insert or removal moves the tail of one list, which costs
+less than a balanced structure's bookkeeping up to some thousands of entries per
+list (one queue's Ready agents at one step, or its callers at one step); past
+some tens of thousands it would cost more.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
-
-from sortedcontainers import SortedList
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any, NamedTuple
 
 from routing.compiled import CompiledQueue, compile_rules
 from routing.eligibility import (
@@ -42,8 +52,8 @@ from routing.explain import Candidate, Explanation, Trigger
 from routing.model import AgentFacts, Decision, Offer, Round, WaitingCall
 from routing.priority import CallKey, breakdown, call_key
 from routing.redirects import overflow_decision, serving_queue, stranded_queues
-from routing.rules import RoutingRules, Target
-from routing.strategies import AgentKey, agent_key, describe
+from routing.rules import PriorityPolicy, QueueRule, RoutingRules, Strategy, Target
+from routing.strategies import AgentKey, agent_key, describe, key_of
 
 #: how many runners-up an explanation names
 RUNNERS_UP = 3
@@ -64,7 +74,7 @@ class _Pooled:
 
     def __init__(self, facts: AgentFacts) -> None:
         self.facts = facts
-        self.entries: list[tuple[SortedList[AgentKey], AgentKey]] = []
+        self.entries: list[tuple[list[AgentKey], AgentKey]] = []
 
 
 class Router:
@@ -76,19 +86,35 @@ class Router:
         self._agents: dict[int, _Pooled] = {}
         #: every agent Ready or busy (about to be free), with their facts
         self._on_shift: dict[int, AgentFacts] = {}
-        # (queue, step) -> agents first admitted at that step, by strategy key
-        self._pools: dict[tuple[str, int], SortedList[AgentKey]] = {}
-        # (queue, step) -> partner agents skilled from that step (queue-load gate)
-        self._gate_pools: dict[tuple[str, int], SortedList[AgentKey]] = {}
-        # (queue, step) -> waiting calls at that step, by priority key
-        self._buckets: dict[tuple[str, int], SortedList[CallKey]] = {}
+        # queue -> per step: agents first admitted at that step, by strategy key
+        self._pools: dict[str, list[list[AgentKey]]] = {}
+        # queue -> per step: partner agents skilled from that step (queue-load gate)
+        self._gate_pools: dict[str, list[list[AgentKey]]] = {}
+        # queue -> per step: waiting calls at that step, by priority key
+        self._buckets: dict[str, list[list[CallKey]]] = {}
+        #: agent -> the queues their skills and location reach (kept across Ready)
+        self._reach: dict[int, _Reach] = {}
+        self._make_indexes()
         # agent -> calls kept for them as their known agent, by priority key
-        self._kept: dict[int, SortedList[CallKey]] = {}
+        self._kept: dict[int, list[CallKey]] = {}
         self._in_queue: dict[str, int] = {}
         self._deadlines: list[tuple[float, CallKey]] = []
         self._due_at: dict[str, float] = {}
         self._turns: dict[tuple[str, int], int] = {}
         self._turn_counter = itertools.count(1)
+
+    def _make_indexes(self) -> None:
+        """Empty pools and buckets for every queue and step of the rules."""
+        self._pools.clear()
+        self._gate_pools.clear()
+        self._buckets.clear()
+        self._reach.clear()
+        for name, queue in self._rules.queues.items():
+            steps = len(queue.steps)
+            self._pools[name] = [[] for _ in range(steps)]
+            self._buckets[name] = [[] for _ in range(steps)]
+            if queue.partner_min_waiting is not None:
+                self._gate_pools[name] = [[] for _ in range(steps)]
 
     # -- inputs -----------------------------------------------------------
 
@@ -132,18 +158,19 @@ class Router:
     def agent_available(self, agent: AgentFacts, now: float) -> Round:
         decisions = self._advance(now)
         self._on_shift[agent.agent_id] = agent
-        if _offered_in(decisions, agent.agent_id):
+        if decisions and _offered_in(decisions, agent.agent_id):
             # already Ready, and a change that fell due just offered them a call:
             # they are ringing for it, so this report cannot free them again
             return self._round(decisions, now)
         self._unpool(agent.agent_id)
         pooled = _Pooled(agent)
         self._agents[agent.agent_id] = pooled
-        best = self._best_call_for(agent)
+        reach = self._reach_of(agent)
+        best, heads = self._best_call_for(agent, reach)
         if best is None:
-            self._pool(pooled)
+            self._pool(pooled, reach)
         else:
-            self._offer(best, agent.agent_id, now, "agent ready", decisions)
+            self._offer(best, agent.agent_id, now, "agent ready", decisions, _CallsWeighed(heads))
         return self._round(decisions, now)
 
     def agent_busy(self, agent: AgentFacts, now: float) -> Round:
@@ -153,6 +180,7 @@ class Router:
         self._unpool(agent.agent_id)
         self._agents.pop(agent.agent_id, None)
         self._on_shift[agent.agent_id] = agent
+        self._reach_of(agent)  # worked out now, so becoming Ready costs less
         return self._round(decisions, now)
 
     def agent_away(self, agent_id: int, now: float) -> Round:
@@ -193,9 +221,7 @@ class Router:
         self._rules = compiled
         waiting = list(self._waiting.values())
         agents = [p.facts for p in self._agents.values()]
-        self._pools.clear()
-        self._gate_pools.clear()
-        self._buckets.clear()
+        self._make_indexes()
         self._kept.clear()
         self._deadlines.clear()
         self._due_at.clear()
@@ -203,7 +229,7 @@ class Router:
         for agent in agents:
             pooled = _Pooled(agent)
             self._agents[agent.agent_id] = pooled
-            self._pool(pooled)
+            self._pool(pooled, self._reach_of(agent))
         for w in (*waiting, *self._offered.values()):
             w.key = call_key(compiled.rules.priority, compiled.queues[w.queue].rule, w.call)
         for w in waiting:
@@ -297,29 +323,50 @@ class Router:
         return Waiting(call=call, queue=queue.name, entered_at=now, key=key)
 
     def _enter(self, waiting: Waiting, now: float, trigger: Trigger, out: list[Decision]) -> None:
-        """A call starts (or resumes) waiting: pair it, or open the partner gate."""
+        """A call starts (or resumes) waiting: pair it, or open the partner gate.
+        A call paired at once is never filed in a bucket or given a deadline."""
         was_open = self._gate_is_open(waiting.queue)
-        self._insert(waiting, now)
+        self._register(waiting, now)
         if not was_open and self._gate_is_open(waiting.queue):
+            self._file(waiting, now)
             self._settle(self._queued_in(waiting.queue), now, "queue load", out)
-        else:
-            self._settle([waiting], now, trigger, out)
+            return
+        if self._agents:
+            found = self._best_agents_for(waiting)
+            if found is not None:
+                agent_id, ranked = found
+                self._offer(waiting.key, agent_id, now, trigger, out, _AgentsWeighed(ranked))
+                return
+        self._file(waiting, now)
 
     def _insert(self, waiting: Waiting, now: float) -> None:
+        self._register(waiting, now)
+        self._file(waiting, now)
+
+    def _register(self, waiting: Waiting, now: float) -> None:
+        """Count the call in, keep it for its known agent, note its step."""
         self._waiting[waiting.call.call_id] = waiting
         self._in_queue[waiting.queue] = self._in_queue.get(waiting.queue, 0) + 1
-        self._keep_or_bucket(waiting, now)
+        self._keep(waiting, now)
+        waiting.step = self._rules.queues[waiting.queue].step_at(now - waiting.entered_at)
+
+    def _file(self, waiting: Waiting, now: float) -> None:
+        """Into its bucket (unless kept), with its next deadline."""
+        self._bucket(waiting, now)
         self._schedule(waiting, now)
 
     def _keep_or_bucket(self, waiting: Waiting, now: float) -> None:
+        self._keep(waiting, now)
+        self._bucket(waiting, now)
+
+    def _keep(self, waiting: Waiting, now: float) -> None:
         queue = self._rules.queues[waiting.queue]
         known = known_agent_for(queue, waiting.call, waiting.excluded, self._on_shift, now)
         if known is not None:
             waiting.known, waiting.known_until = known
-            self._kept.setdefault(known[0], SortedList()).add(waiting.key)
+            insort(self._kept.setdefault(known[0], []), waiting.key)
         else:
             waiting.known = None
-        self._bucket(waiting, now)
 
     def _bucket(self, waiting: Waiting, now: float) -> None:
         """(Re)file a waiting call under the step it has reached."""
@@ -330,19 +377,19 @@ class Router:
             # (explanations name it, and the rules may have fewer steps now)
             waiting.step = step
             return
-        old = self._buckets.get((waiting.queue, waiting.step))
-        if old is not None and waiting.key in old:
-            if step == waiting.step:
+        buckets = self._buckets[waiting.queue]
+        if waiting.step < len(buckets):
+            if step == waiting.step and _contains(buckets[step], waiting.key):
                 return
-            old.remove(waiting.key)
+            _discard(buckets[waiting.step], waiting.key)
         waiting.step = step
-        self._buckets.setdefault((waiting.queue, step), SortedList()).add(waiting.key)
+        insort(buckets[step], waiting.key)
 
     def _release_kept(self, waiting: Waiting) -> None:
         if waiting.known is not None:
             kept = self._kept.get(waiting.known)
             if kept is not None:
-                kept.discard(waiting.key)
+                _discard(kept, waiting.key)
                 if not kept:
                     del self._kept[waiting.known]
             waiting.known = None
@@ -356,9 +403,9 @@ class Router:
         if waiting.known is not None:
             self._release_kept(waiting)
         else:
-            bucket = self._buckets.get((waiting.queue, waiting.step))
-            if bucket is not None:
-                bucket.discard(waiting.key)
+            buckets = self._buckets[waiting.queue]
+            if waiting.step < len(buckets):
+                _discard(buckets[waiting.step], waiting.key)
 
     def _schedule(self, waiting: Waiting, now: float) -> None:
         at = next_change(self._rules.queues[waiting.queue], waiting, now)
@@ -383,101 +430,157 @@ class Router:
         """Pair these calls, best priority first: only they can have gained agents."""
         if not self._agents:
             return
-        for waiting in sorted(calls, key=lambda w: w.key):
+        ordered = (
+            calls
+            if isinstance(calls, list) and len(calls) == 1
+            else sorted(calls, key=lambda w: w.key)
+        )
+        for waiting in ordered:
             if waiting.call.call_id not in self._waiting:
                 continue
-            best = self._best_agent_for(waiting)
-            if best is not None:
-                self._offer(waiting.key, best, now, trigger, out)
+            found = self._best_agents_for(waiting)
+            if found is not None:
+                agent_id, ranked = found
+                self._offer(waiting.key, agent_id, now, trigger, out, _AgentsWeighed(ranked))
                 if not self._agents:
                     return
 
-    def _best_agent_for(self, waiting: Waiting) -> int | None:
+    def _best_agents_for(self, waiting: Waiting) -> tuple[int, list[AgentKey]] | None:
+        """The agent for this call, and the best keys of those it may take (the
+        chosen one among them unless it is the known agent), for the explanation."""
         if waiting.known is not None:
             pooled = self._agents.get(waiting.known)
             queue = self._rules.queues[waiting.queue]
             if pooled is None or not known_skilled(queue, pooled.facts):
                 return None
-            return waiting.known
-        best: AgentKey | None = None
-        for pool in self._pools_for(waiting):
-            for key in pool:
-                if key[3] not in waiting.excluded:
-                    if best is None or key < best:
-                        best = key
-                    break
-        return None if best is None else best[3]
-
-    def _pools_for(self, waiting: Waiting) -> Iterator[SortedList[AgentKey]]:
-        queue = waiting.queue
-        gate = self._gate_is_open(queue)
+            return waiting.known, []
+        excluded = waiting.excluded
+        pools = self._pools[waiting.queue]
+        gated = self._gate_pools.get(waiting.queue)
+        if gated is not None and not self._gate_is_open(waiting.queue):
+            gated = None
+        top: list[AgentKey] = []
         for step in range(waiting.step + 1):
-            pool = self._pools.get((queue, step))
-            if pool:
-                yield pool
-            if gate:
-                gated = self._gate_pools.get((queue, step))
-                if gated:
-                    yield gated
+            for pool in (pools[step], gated[step]) if gated is not None else (pools[step],):
+                for key in pool:
+                    if len(top) > RUNNERS_UP and key >= top[-1]:
+                        break
+                    if key[3] in excluded or key in top:
+                        continue
+                    insort(top, key)
+                    del top[RUNNERS_UP + 1 :]
+        return None if not top else (top[0][3], top)
 
-    def _best_call_for(self, agent: AgentFacts) -> CallKey | None:
-        excluded_for = self._waiting
+    def _best_call_for(
+        self, agent: AgentFacts, reach: _Reach
+    ) -> tuple[CallKey | None, list[CallKey]]:
+        """The call for this agent, and the first keys of every bucket it looked
+        at (whether or not the agent may take them), for the explanation: one
+        walk over the heads of the buckets of the queues the agent can serve."""
+        waiting_of = self._waiting
+        agent_id = agent.agent_id
         best: CallKey | None = None
-        for key in self._kept.get(agent.agent_id, ()):
-            kept = excluded_for[key[2]]
+        for key in self._kept.get(agent_id, ()):
+            kept = waiting_of[key[2]]
             if known_skilled(self._rules.queues[kept.queue], agent):
                 best = key
                 break
-        for name, first_step in self._admitting_queues(agent):
-            queue = self._rules.queues[name]
-            for step in range(first_step, len(queue.steps)):
-                for key in self._buckets.get((name, step), ()):
+        heads: list[CallKey] = []
+        partner = agent.location == PARTNER
+        for served in reach.queues:
+            buckets = served.buckets
+            if partner and served.gated is not None and self._gate_is_open(served.queue.name):
+                buckets = served.gated_buckets
+            for bucket in buckets:
+                if not bucket:
+                    continue
+                heads += bucket[: RUNNERS_UP + 1]
+                head = bucket[0]
+                if best is not None and head >= best:
+                    continue
+                if agent_id not in waiting_of[head[2]].excluded:
+                    best = head
+                    continue
+                for key in bucket:  # the agent missed the head call: the next one
                     if best is not None and key >= best:
                         break
-                    if agent.agent_id not in excluded_for[key[2]].excluded:
+                    if agent_id not in waiting_of[key[2]].excluded:
                         best = key
                         break
-        return best
+        return best, heads
 
-    def _admitting_queues(self, agent: AgentFacts) -> Iterator[tuple[str, int]]:
-        """Each queue the agent could serve now, with the first step admitting them."""
-        for name in self._candidate_queues(agent):
-            queue = self._rules.queues[name]
-            gate = agent.location == PARTNER and self._gate_is_open(name)
-            for step in range(len(queue.steps)):
-                if admits(queue, step, agent, gate):
-                    yield name, step
-                    break
+    def _reach_of(self, agent: AgentFacts) -> _Reach:
+        """The queues this agent's skills and location could serve, kept while
+        they (and the rules) stay the same: becoming Ready again costs no
+        eligibility checks."""
+        reach = self._reach.get(agent.agent_id)
+        if (
+            reach is None
+            or reach.location != agent.location
+            or (reach.skills is not agent.skills and reach.skills != agent.skills)
+        ):
+            reach = self._work_out_reach(agent)
+            self._reach[agent.agent_id] = reach
+        return reach
 
-    def _candidate_queues(self, agent: AgentFacts) -> list[str]:
-        by_skill = self._rules.queues_by_skill
+    def _pool(self, pooled: _Pooled, reach: _Reach) -> None:
+        agent = pooled.facts
+        rank = self._rules.rank(agent.location)
+        entries = pooled.entries
+        for queue, _, _, proficiency, pool, gate_pool, _, _ in reach.queues:
+            strategy = queue.strategy
+            turn = (
+                self._turns.get((queue.name, agent.agent_id), 0)
+                if strategy is Strategy.ROUND_ROBIN
+                else 0
+            )
+            key = key_of(strategy, rank, agent, proficiency, turn)
+            if pool is not None:
+                insort(pool, key)
+                entries.append((pool, key))
+            if gate_pool is not None:
+                insort(gate_pool, key)
+                entries.append((gate_pool, key))
+
+    def _work_out_reach(self, agent: AgentFacts) -> _Reach:
+        rules = self._rules
         names: set[str] = set()
         for skill in agent.skills:
-            names.update(by_skill.get(skill, ()))
-        return sorted(names)
-
-    def _pool(self, pooled: _Pooled) -> None:
-        agent = pooled.facts
-        for name in self._candidate_queues(agent):
-            queue = self._rules.queues[name]
-            key = self._agent_key(queue, agent)
+            names.update(rules.queues_by_skill.get(skill, ()))
+        partner = agent.location == PARTNER
+        served = []
+        for name in sorted(names):
+            queue = rules.queues[name]
             first = _first_step(queue, agent, gate=False)
-            if first is not None:
-                pool = self._pools.setdefault((name, first), SortedList())
-                pool.add(key)
-                pooled.entries.append((pool, key))
-            if agent.location == PARTNER:
-                gated_from = _first_step(queue, agent, gate=True)
-                if gated_from is not None:
-                    pool = self._gate_pools.setdefault((name, gated_from), SortedList())
-                    pool.add(key)
-                    pooled.entries.append((pool, key))
+            gate = partner and queue.partner_min_waiting is not None
+            gated = _first_step(queue, agent, gate=True) if gate else None
+            if first is None and gated is None:
+                continue
+            proficiency = (
+                queue.steps[-1].proficiency(agent.skills)
+                if queue.strategy is Strategy.HIGHEST_PROFICIENCY
+                else 0
+            )
+            buckets = self._buckets[name]
+            served.append(
+                _Served(
+                    queue,
+                    first,
+                    gated,
+                    proficiency,
+                    None if first is None else self._pools[name][first],
+                    None if gated is None else self._gate_pools[name][gated],
+                    () if first is None else tuple(buckets[first:]),
+                    () if gated is None else tuple(buckets[gated:]),
+                )
+            )
+        return _Reach(agent.skills, agent.location, tuple(served))
 
     def _unpool(self, agent_id: int) -> None:
         pooled = self._agents.get(agent_id)
         if pooled is not None:
             for pool, key in pooled.entries:
-                pool.discard(key)
+                _discard(pool, key)
             pooled.entries.clear()
 
     def _agent_key(self, queue: CompiledQueue, agent: AgentFacts) -> AgentKey:
@@ -487,11 +590,17 @@ class Router:
     # -- offers -----------------------------------------------------------
 
     def _offer(
-        self, call: CallKey, agent_id: int, now: float, trigger: Trigger, out: list[Decision]
+        self,
+        call: CallKey,
+        agent_id: int,
+        now: float,
+        trigger: Trigger,
+        out: list[Decision],
+        weighed: _AgentsWeighed | _CallsWeighed,
     ) -> None:
         waiting = self._waiting[call[2]]
         queue = self._rules.queues[waiting.queue]
-        explanation = self._explain(waiting, queue, agent_id, now, trigger)
+        explanation = self._explain(waiting, queue, agent_id, now, trigger, weighed)
         self._unqueue(waiting)
         self._unpool(agent_id)
         del self._agents[agent_id]
@@ -505,112 +614,182 @@ class Router:
         )
 
     def _explain(
-        self, waiting: Waiting, queue: CompiledQueue, agent_id: int, now: float, trigger: Trigger
+        self,
+        waiting: Waiting,
+        queue: CompiledQueue,
+        agent_id: int,
+        now: float,
+        trigger: Trigger,
+        weighed: _AgentsWeighed | _CallsWeighed,
     ) -> Explanation:
-        notes: list[str] = []
+        """Capture what was weighed (immutable values only); the words come when
+        someone reads the explanation."""
+        notes: tuple[str, ...] = ()
         if waiting.known == agent_id:
-            notes.append(f"known agent: served this customer last; kept {queue.known_wait_s:g} s")
+            notes = (f"known agent: served this customer last; kept {queue.known_wait_s:g} s",)
         chosen = self._agents[agent_id].facts
         if chosen.location == PARTNER and self._gate_is_open(queue.name):
-            notes.append(
+            notes += (
                 f"partner agents admitted: {self._in_queue.get(queue.name, 0)} waiting"
-                f" >= {queue.partner_min_waiting}"
+                f" >= {queue.partner_min_waiting}",
             )
-        if trigger == "agent ready":
-            candidates = self._call_candidates(waiting, chosen, now)
+        candidates_of: Callable[[], tuple[Candidate, ...]]
+        if isinstance(weighed, _CallsWeighed):
+            policy = self._rules.rules.priority
+            others = []
+            for key in sorted(weighed.heads)[: RUNNERS_UP + 1]:
+                if key != waiting.key:
+                    other = self._waiting[key[2]]
+                    rule = self._rules.queues[other.queue].rule
+                    others.append((other.call, rule, agent_id in other.excluded))
+            candidates_of = partial(
+                _call_candidates, policy, waiting.call, queue.rule, agent_id, others, now
+            )
         else:
-            candidates = self._agent_candidates(waiting, queue, agent_id, now)
+            chosen_key: AgentKey | None = None
+            ranked: list[tuple[AgentKey, str]] = []
+            for agent_key_ in weighed.keys:
+                if agent_key_[3] == agent_id:
+                    chosen_key = agent_key_
+                elif len(ranked) < RUNNERS_UP:
+                    ranked.append((agent_key_, self._agents[agent_key_[3]].facts.location))
+            if chosen_key is None:  # the known agent, found without a search
+                chosen_key = self._agent_key(queue, chosen)
+            candidates_of = partial(
+                _agent_candidates,
+                queue.strategy,
+                agent_id,
+                chosen_key,
+                chosen.location,
+                ranked,
+                now,
+            )
         return Explanation(
             trigger=trigger,
             queue=queue.name,
             step=queue.steps[waiting.step].label,
-            strategy=queue.strategy.value,
-            priority=breakdown(self._rules.rules.priority, queue.rule, waiting.call, now),
-            candidates=candidates,
-            notes=tuple(notes),
+            strategy=queue.strategy_name,
+            notes=notes,
+            priority_of=partial(
+                breakdown, self._rules.rules.priority, queue.rule, waiting.call, now
+            ),
+            candidates_of=candidates_of,
         )
-
-    def _agent_candidates(
-        self, waiting: Waiting, queue: CompiledQueue, agent_id: int, now: float
-    ) -> tuple[Candidate, ...]:
-        keys: dict[int, AgentKey] = {}
-        if waiting.known is None:
-            for pool in self._pools_for(waiting):
-                taken = 0
-                for key in pool:
-                    if key[3] not in waiting.excluded:
-                        keys.setdefault(key[3], key)
-                        taken += 1
-                        if taken > RUNNERS_UP:
-                            break
-        chosen_key = keys.get(agent_id) or self._agent_key(queue, self._agents[agent_id].facts)
-        ranked = sorted(set(keys.values()) - {chosen_key})[:RUNNERS_UP]
-        location = self._agents[agent_id].facts.location
-        lines = [
-            Candidate(
-                "agent",
-                str(agent_id),
-                True,
-                f"agent {agent_id} ({location}): "
-                f"{describe(queue.strategy, chosen_key, now)}, best by {queue.strategy.value}",
-            )
-        ]
-        for key in ranked:
-            facts = self._agents[key[3]].facts
-            lines.append(
-                Candidate(
-                    "agent",
-                    str(key[3]),
-                    False,
-                    f"agent {key[3]} ({facts.location}): "
-                    f"{describe(queue.strategy, key, now)}, ranked after agent {agent_id}",
-                )
-            )
-        return tuple(lines)
-
-    def _call_candidates(
-        self, waiting: Waiting, agent: AgentFacts, now: float
-    ) -> tuple[Candidate, ...]:
-        policy = self._rules.rules.priority
-        heads: list[CallKey] = []
-        for name, first_step in self._admitting_queues(agent):
-            queue = self._rules.queues[name]
-            for step in range(first_step, len(queue.steps)):
-                bucket = self._buckets.get((name, step), ())
-                heads.extend(itertools.islice(bucket, RUNNERS_UP + 1))
-        others = sorted(k for k in set(heads) if k != waiting.key)[:RUNNERS_UP]
-
-        def why(w: Waiting) -> str:
-            rule = self._rules.queues[w.queue].rule
-            return breakdown(policy, rule, w.call, now).describe()
-
-        lines = [
-            Candidate(
-                "call",
-                waiting.call.call_id,
-                True,
-                f"call {waiting.call.call_id} in {waiting.queue}: {why(waiting)}, "
-                f"highest for agent {agent.agent_id}",
-            )
-        ]
-        for key in others:
-            other = self._waiting[key[2]]
-            # a call this agent missed ranks anywhere: it is just never offered again
-            missed = agent.agent_id in other.excluded
-            reason = f"agent {agent.agent_id} missed it before" if missed else "lower"
-            lines.append(
-                Candidate(
-                    "call",
-                    key[2],
-                    False,
-                    f"call {key[2]} in {other.queue}: {why(other)}, {reason}",
-                )
-            )
-        return tuple(lines)
 
     def _round(self, decisions: list[Decision], now: float) -> Round:
         del now
         return Round(tuple(decisions), self.wake_at())
+
+
+class _AgentsWeighed(NamedTuple):
+    """A call's search: the best keys of the agents it could take, best first."""
+
+    keys: list[AgentKey]
+
+
+class _CallsWeighed(NamedTuple):
+    """An agent's search: the first keys of each call bucket it looked at."""
+
+    heads: list[CallKey]
+
+
+class _Served(NamedTuple):
+    """A queue an agent can serve, and where they go in it. The lists are the
+    router's own pools and buckets (they live as long as the rules)."""
+
+    queue: CompiledQueue
+    #: the first step admitting the agent, and the first once the queue's
+    #: partner gate is open (partner agents only)
+    first: int | None
+    gated: int | None
+    #: the agent's proficiency for the queue (highest proficiency only)
+    proficiency: int
+    #: the pool the agent joins, and the gate pool (partner agents only)
+    pool: list[AgentKey] | None
+    gate_pool: list[AgentKey] | None
+    #: the call buckets the agent may take from, without and with the gate open
+    buckets: tuple[list[CallKey], ...]
+    gated_buckets: tuple[list[CallKey], ...]
+
+
+class _Reach(NamedTuple):
+    skills: Mapping[str, int]
+    location: str
+    queues: tuple[_Served, ...]
+
+
+def _agent_candidates(
+    strategy: Strategy,
+    agent_id: int,
+    chosen_key: AgentKey,
+    location: str,
+    ranked: list[tuple[AgentKey, str]],
+    now: float,
+) -> tuple[Candidate, ...]:
+    lines = [
+        Candidate(
+            "agent",
+            str(agent_id),
+            True,
+            f"agent {agent_id} ({location}): "
+            f"{describe(strategy, chosen_key, now)}, best by {strategy.value}",
+        )
+    ]
+    for key, where in ranked:
+        lines.append(
+            Candidate(
+                "agent",
+                str(key[3]),
+                False,
+                f"agent {key[3]} ({where}): "
+                f"{describe(strategy, key, now)}, ranked after agent {agent_id}",
+            )
+        )
+    return tuple(lines)
+
+
+def _call_candidates(
+    policy: PriorityPolicy,
+    call: WaitingCall,
+    rule: QueueRule,
+    agent_id: int,
+    others: list[tuple[WaitingCall, QueueRule, bool]],
+    now: float,
+) -> tuple[Candidate, ...]:
+    def why(c: WaitingCall, r: QueueRule) -> str:
+        return breakdown(policy, r, c, now).describe()
+
+    lines = [
+        Candidate(
+            "call",
+            call.call_id,
+            True,
+            f"call {call.call_id} in {rule.name}: {why(call, rule)}, highest for agent {agent_id}",
+        )
+    ]
+    for other, other_rule, missed in others[:RUNNERS_UP]:
+        # a call this agent missed ranks anywhere: it is just never offered again
+        reason = f"agent {agent_id} missed it before" if missed else "lower"
+        lines.append(
+            Candidate(
+                "call",
+                other.call_id,
+                False,
+                f"call {other.call_id} in {other_rule.name}: {why(other, other_rule)}, {reason}",
+            )
+        )
+    return tuple(lines)
+
+
+def _contains(ordered: list[Any], key: Any) -> bool:
+    at = bisect_left(ordered, key)
+    return at < len(ordered) and ordered[at] == key
+
+
+def _discard(ordered: list[Any], key: Any) -> None:
+    at = bisect_left(ordered, key)
+    if at < len(ordered) and ordered[at] == key:
+        del ordered[at]
 
 
 def _offered_in(decisions: Iterable[Decision], agent_id: int) -> bool:

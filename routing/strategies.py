@@ -25,14 +25,27 @@ def agent_key(
     agent: AgentFacts,
     last_offer_seq: int,
 ) -> AgentKey:
-    preference, cost = rules.rank(agent.location)
+    proficiency = step.proficiency(agent.skills) if strategy is Strategy.HIGHEST_PROFICIENCY else 0
+    return key_of(strategy, rules.rank(agent.location), agent, proficiency, last_offer_seq)
+
+
+def key_of(
+    strategy: Strategy,
+    rank: tuple[int, float],
+    agent: AgentFacts,
+    proficiency: int,
+    last_offer_seq: int,
+) -> AgentKey:
+    """``agent_key`` from what a router can keep per agent: the location's
+    (preference, cost) and the agent's proficiency for the queue."""
+    preference, cost = rank
     match strategy:
         case Strategy.LONGEST_IDLE:
             return (preference, agent.idle_since, 0.0, agent.agent_id)
         case Strategy.LEAST_OCCUPIED:
             return (preference, agent.busy_s_today, agent.idle_since, agent.agent_id)
         case Strategy.HIGHEST_PROFICIENCY:
-            return (preference, -step.proficiency(agent.skills), agent.idle_since, agent.agent_id)
+            return (preference, -proficiency, agent.idle_since, agent.agent_id)
         case Strategy.ROUND_ROBIN:
             return (preference, last_offer_seq, 0.0, agent.agent_id)
         case Strategy.LOWEST_COST:
