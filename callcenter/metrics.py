@@ -28,3 +28,15 @@ AMI_RESYNCS = Counter(
     "callcenter_ami_resyncs_total", "Resyncs after a connect or reconnect.", ["pbx"]
 )
 AMI_CONNECTED = Gauge("callcenter_ami_connected", "1 while the AMI link is up.", ["pbx"])
+HISTORY_PENDING = Gauge(
+    "callcenter_history_writes_pending",
+    "Call-history steps submitted and not yet written to the database.",
+)
+HISTORY_RETRIES = Counter(
+    "callcenter_history_write_retries_total",
+    "Call-history writes tried again after a transient database error.",
+)
+HISTORY_FAILED = Counter(
+    "callcenter_history_writes_failed_total",
+    "Call-history writes refused by the database for good (logged, not retried).",
+)

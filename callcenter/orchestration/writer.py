@@ -1,10 +1,20 @@
-"""Writes call history in order, off the routing path.
+"""Writes call history in order, off the routing path, retried until written.
 
 Why a queue: routing must not wait for the database (an offer is due within
 milliseconds of an arrival), yet the steps of one call must land in the order
-they happened. One worker drains the queue in order; a failed write is logged
-with the step's name and the work goes on, so a database hiccup never stalls
-calls.
+they happened. One worker drains the queue in order.
+
+Why retried: a database that is slow, restarting or briefly unreachable must
+not cost a single record. A write that fails for such a transient reason is
+tried again, with backoff (capped at a few seconds), until it lands; steps
+behind it wait, so order holds. The queue has no bound (a step is a few hundred
+bytes; an hour's outage at 100 calls/s is well under a GB), and the backlog is
+exported as a gauge and logged as it grows. The record writes are idempotent
+(``callcenter.db.records``), so a write retried after the database did apply it
+does no harm.
+
+A write the database refuses for good (a constraint or a bug: retrying cannot
+help) is logged with its step and counted, and the work goes on.
 """
 
 from __future__ import annotations
@@ -13,37 +23,84 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_never,
+    wait_exponential,
+)
+from tenacity.wait import wait_base
+
+from callcenter.metrics import HISTORY_FAILED, HISTORY_PENDING, HISTORY_RETRIES
 
 log = structlog.get_logger(__name__)
 
 Write = Callable[[], Awaitable[None]]
 
+#: log the backlog each time it passes another multiple of this many steps
+BACKLOG_WARNING = 10_000
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that trying again later can cure: the connection, not the data."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, OSError | TimeoutError)
+
 
 class OrderedWriter:
-    def __init__(self, *, max_pending: int = 100_000) -> None:
-        self._queue: asyncio.Queue[tuple[str, Write] | None] = asyncio.Queue(max_pending)
+    def __init__(
+        self,
+        *,
+        wait: wait_base | None = None,
+        backlog_warning: int = BACKLOG_WARNING,
+    ) -> None:
+        self._queue: asyncio.Queue[tuple[str, Write] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._wait = wait or wait_exponential(multiplier=0.05, max=5.0)
+        self._backlog_warning = backlog_warning
+        self._warned_at = 0
+
+    @property
+    def pending(self) -> int:
+        """Steps submitted and not yet written (or given up as refused)."""
+        return self._queue.qsize()
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="call-history-writer")
 
     def submit(self, step: str, write: Write) -> None:
-        try:
-            self._queue.put_nowait((step, write))
-        except asyncio.QueueFull:
-            log.error("history writer full: step dropped", step=step)
+        self._queue.put_nowait((step, write))
+        HISTORY_PENDING.inc()
+        pending = self._queue.qsize()
+        if pending >= self._warned_at + self._backlog_warning:
+            self._warned_at = pending - pending % self._backlog_warning
+            log.warning("history writes are backing up", pending=pending)
+        elif pending < self._warned_at:
+            self._warned_at = pending - pending % self._backlog_warning
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is written (tests, shutdown)."""
         await self._queue.join()
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then stop. If the database stays unreachable for
+        ``timeout_s``, stop anyway and say how many steps were not written."""
         if self._task is None:
             return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
+        self._queue.put_nowait(None)
+        task, self._task = self._task, None
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            log.error("history writer stopped with steps unwritten", unwritten=self.pending)
 
     async def _drain(self) -> None:
         while True:
@@ -52,15 +109,66 @@ class OrderedWriter:
                 if item is None:
                     return
                 step, write = item
-                try:
-                    await write()
-                except asyncio.CancelledError:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        raise
-                    # A write that was cancelled from inside must not stop the writer.
-                    log.error("history write cancelled", step=step)
-                except Exception:
-                    log.exception("history write failed", step=step)
+                await self._write(step, write)
             finally:
+                if item is not None:
+                    HISTORY_PENDING.dec()
                 self._queue.task_done()
+
+    async def _write(self, step: str, write: Write) -> None:
+        try:
+            await write()
+            return
+        except Exception as exc:
+            if not is_transient(exc):
+                HISTORY_FAILED.inc()
+                log.exception("history write refused", step=step)
+                return
+            _note_retry(step)(None)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # A write that was cancelled from inside must not stop the writer.
+            HISTORY_FAILED.inc()
+            log.error("history write cancelled", step=step)
+            return
+        await self._retry(step, write)
+
+    async def _retry(self, step: str, write: Write) -> None:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=self._wait,
+            stop=stop_never,
+            before_sleep=_note_retry(step),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await write()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # A write that was cancelled from inside must not stop the writer.
+            HISTORY_FAILED.inc()
+            log.error("history write cancelled", step=step)
+        except Exception:
+            HISTORY_FAILED.inc()
+            log.exception("history write refused", step=step)
+
+
+def _note_retry(step: str) -> Callable[[RetryCallState | None], None]:
+    def note(state: RetryCallState | None) -> None:
+        HISTORY_RETRIES.inc()
+        outcome = state.outcome if state is not None else None
+        error = outcome.exception() if outcome is not None else None
+        log.warning(
+            "history write failed, trying again",
+            step=step,
+            attempt=state.attempt_number if state is not None else 1,
+            error=type(error).__name__ if error is not None else None,
+        )
+
+    return note

@@ -1,0 +1,112 @@
+"""The call-history writer: in order, off the routing path, and nothing lost when
+the database hiccups."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError
+from tenacity import wait_none
+
+from callcenter.orchestration.writer import OrderedWriter, Write, is_transient
+
+
+def database_down() -> OperationalError:
+    return OperationalError("INSERT INTO call_records ...", {}, ConnectionRefusedError())
+
+
+def duplicate_key() -> IntegrityError:
+    return IntegrityError("INSERT INTO call_records ...", {}, ValueError("duplicate key"))
+
+
+async def test_a_write_failing_while_the_database_is_down_lands_once_it_is_back() -> None:
+    written: list[str] = []
+    failures = iter([database_down(), database_down(), TimeoutError()])
+
+    async def flaky() -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        written.append("answered")
+
+    async def later() -> None:
+        written.append("ended")
+
+    writer = OrderedWriter(wait=wait_none())
+    writer.start()
+    writer.submit("call answered", flaky)
+    writer.submit("call ended", later)
+    await asyncio.wait_for(writer.flush(), 5)
+    await writer.stop()
+    # retried until written, and the step behind it waited: order holds
+    assert written == ["answered", "ended"]
+
+
+async def test_a_write_the_database_refuses_for_good_is_skipped_not_retried() -> None:
+    attempts: list[str] = []
+
+    async def refused() -> None:
+        attempts.append("refused")
+        raise duplicate_key()
+
+    async def fine() -> None:
+        attempts.append("fine")
+
+    writer = OrderedWriter(wait=wait_none())
+    writer.start()
+    writer.submit("offer made", refused)
+    writer.submit("offer result", fine)
+    await asyncio.wait_for(writer.flush(), 5)
+    await writer.stop()
+    assert attempts == ["refused", "fine"]
+
+
+async def test_nothing_is_dropped_however_far_the_writes_fall_behind() -> None:
+    written: list[int] = []
+    gate = asyncio.Event()
+
+    async def blocked() -> None:
+        await gate.wait()
+
+    def step(n: int) -> Write:
+        async def write() -> None:
+            written.append(n)
+
+        return write
+
+    writer = OrderedWriter(wait=wait_none(), backlog_warning=1_000)
+    writer.start()
+    writer.submit("slow database", blocked)
+    for n in range(150_000):  # more than the old bound of 100,000
+        writer.submit("step", step(n))
+    assert writer.pending >= 150_000
+    gate.set()
+    await asyncio.wait_for(writer.flush(), 60)
+    await writer.stop()
+    assert written == list(range(150_000))
+
+
+async def test_stopping_while_the_database_stays_down_gives_up_after_the_timeout() -> None:
+    async def never() -> None:
+        raise database_down()
+
+    writer = OrderedWriter(wait=wait_none())
+    writer.start()
+    writer.submit("call ended", never)
+    await asyncio.wait_for(writer.stop(timeout_s=0.2), 5)
+    assert writer.pending >= 1
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (database_down(), True),
+        (ConnectionResetError(), True),
+        (TimeoutError(), True),
+        (duplicate_key(), False),
+        (ValueError("bad value"), False),
+    ],
+)
+def test_only_connection_trouble_counts_as_transient(error: BaseException, transient: bool) -> None:
+    assert is_transient(error) is transient
