@@ -117,36 +117,7 @@ class OrderedWriter:
 
     async def _write(self, step: str, write: Write) -> None:
         try:
-            await write()
-            return
-        except Exception as exc:
-            if not is_transient(exc):
-                HISTORY_FAILED.inc()
-                log.exception("history write refused", step=step)
-                return
-            _note_retry(step)(None)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise
-            # A write that was cancelled from inside must not stop the writer.
-            HISTORY_FAILED.inc()
-            log.error("history write cancelled", step=step)
-            return
-        await self._retry(step, write)
-
-    async def _retry(self, step: str, write: Write) -> None:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
-            wait=self._wait,
-            stop=stop_never,
-            before_sleep=_note_retry(step),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    await write()
+            await self._until_written(step, write)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -157,6 +128,27 @@ class OrderedWriter:
         except Exception:
             HISTORY_FAILED.inc()
             log.exception("history write refused", step=step)
+
+    async def _until_written(self, step: str, write: Write) -> None:
+        """One plain attempt (the usual case costs nothing more); after a
+        transient failure, attempts with backoff until one succeeds."""
+        try:
+            await write()
+            return
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            _note_retry(step)(None)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=self._wait,
+            stop=stop_never,
+            before_sleep=_note_retry(step),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await write()
 
 
 def _note_retry(step: str) -> Callable[[RetryCallState | None], None]:
