@@ -309,6 +309,49 @@ class PbxLink:
         if not result.ok:
             raise OfferNotPlaced(result.message or "Redirect refused")
 
+    async def originate_spy_leg(
+        self,
+        *,
+        spy_leg_id: str,
+        call_id: str,
+        supervisor_target: str,
+        agent_leg_id: str,
+        mode: str,
+    ) -> bool:
+        """The supervisor's leg is not announced to the tracker: it never becomes a
+        call (no CallCenterEnqueue) and its OriginateResponse is ignored. The
+        agent's channel is looked up here, where the tracker knows it: after a
+        Local optimization it is the device channel that now carries the agent."""
+        spied_channel = self.tracker.leg_channel(agent_leg_id)
+        if spied_channel is None:
+            raise OfferNotPlaced(f"no live channel for agent leg {agent_leg_id}")
+        try:
+            headers = actions.originate_spy_leg(
+                spy_leg_id=spy_leg_id,
+                supervisor_target=supervisor_target,
+                spied_channel=spied_channel,
+                mode=mode,
+                call_id=call_id,
+            )
+        except actions.InvalidActionValue as exc:
+            raise OfferNotPlaced(str(exc)) from exc
+        if not self.in_step:
+            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
+        try:
+            result = await self._client.send_action("Originate", headers)
+        except (AmiResponseLost, TimeoutError):
+            # It may have been queued: the supervisor's phone may ring. Sending it
+            # again could ring it twice, so it is not.
+            log.warning("supervisor Originate not acknowledged", spy_leg_id=spy_leg_id)
+            return False
+        except AmiConnectionLost as exc:
+            raise OfferNotPlaced(str(exc), link_down=True) from exc
+        except LocalProtocolError as exc:
+            raise OfferNotPlaced(str(exc)) from exc
+        if not result.ok:
+            raise OfferNotPlaced(result.message or "Originate refused")
+        return True
+
     async def hangup_leg(self, leg_id: str) -> None:
         channel = self.tracker.leg_channel(leg_id)
         if channel is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -35,6 +36,102 @@ class Principal:
 
 #: Checks a username and password; None when they do not match.
 Authenticator = Callable[[str, str], Awaitable[Principal | None]]
+
+#: Who may listen in on calls. For now any of them may supervise any live call;
+#: scoping a supervisor to the queues they supervise is a later issue.
+SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_supervise(principal: Principal) -> bool:
+    return any(principal.has(role) for role in SUPERVISING_ROLES)
+
+
+class SupervisionMode(StrEnum):
+    """How a supervisor joins a call: ``monitor`` listens; ``whisper`` also talks
+    to the agent, whom the caller does not hear; ``barge`` talks to both."""
+
+    MONITOR = "monitor"
+    WHISPER = "whisper"
+    BARGE = "barge"
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionStarted:
+    """A supervision the PBX took: the supervisor's phone rings, and once answered
+    it listens to the agent (ChanSpy). ``confirmed`` is False when the PBX's answer
+    to the Originate was lost with the link (it may still ring)."""
+
+    call_id: str
+    agent_id: int
+    mode: SupervisionMode
+    spy_leg_id: str
+    confirmed: bool = True
+
+
+class SupervisionError(Exception):
+    """Why a supervision did not start. ``reason`` is a stable name (it goes into
+    the audit trail as ``refused:<reason>`` or ``failed:<reason>``).
+
+    - ``SupervisionRefused``: the request is not allowed now: ``forbidden`` (not a
+      supervisor or admin), ``no_such_call`` (not a live call), ``not_talking``
+      (no agent is talking on it), ``no_phone`` (the supervisor's user has no
+      agent profile with a dial string), ``phone_busy`` (the supervisor's own
+      phone is on a call).
+    - ``SupervisionFailed``: allowed, but the PBX did not take it: ``link_down``,
+      ``pbx_refused``, ``error`` (something unexpected went wrong).
+    - ``SupervisionNotAudited`` (``not_audited``): the audit trail could not be
+      written; nothing is left running (a leg already originated is hung up).
+    """
+
+    def __init__(self, reason: str, message: str, *, agent_id: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        #: the agent on the call, when it got that far (for the audit trail)
+        self.agent_id = agent_id
+
+
+class SupervisionRefused(SupervisionError):
+    pass
+
+
+class SupervisionFailed(SupervisionError):
+    pass
+
+
+class SupervisionNotAudited(SupervisionError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionEvent:
+    """One row of the supervision audit trail: who tried to supervise which call,
+    how, and what came of it (``started``, ``refused:<reason>``,
+    ``failed:<reason>``). ``agent_id`` and ``spy_leg_id`` are None when the
+    attempt never got that far."""
+
+    at: datetime
+    user_id: int
+    username: str
+    call_id: str
+    mode: SupervisionMode
+    outcome: str
+    agent_id: int | None = None
+    spy_leg_id: str | None = None
+    #: the row's id once stored
+    id: int | None = None
+
+
+class SupervisionLog(Protocol):
+    """The append-only audit trail of supervision (database table
+    ``supervision_events``)."""
+
+    async def record(self, event: SupervisionEvent) -> None:
+        """Append one event; raises when it could not be stored."""
+        ...
+
+    async def recent(self, limit: int) -> list[SupervisionEvent]:
+        """The newest ``limit`` events, newest first."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +206,13 @@ class CallCenterDesk(Protocol):
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         """The pop of the call now offered to / talking with the agent, if any,
         so a page opened mid-call still shows the customer."""
+        ...
+
+    async def supervise(
+        self, call_id: str, supervisor: Principal, mode: SupervisionMode
+    ) -> SupervisionStarted:
+        """Ring the supervisor's own phone into a live call's agent channel.
+        Every attempt is audited; raises a ``SupervisionError`` (see there)."""
         ...
 
 

@@ -24,10 +24,17 @@ from callcenter.db.migrate import run_migrations
 from callcenter.db.records import CallRecorder
 from callcenter.db.routing_rules import live_rules_or_default
 from callcenter.db.session import make_engine, make_session_factory
+from callcenter.db.supervision import SupervisionAudit
 from callcenter.db.users import make_authenticator
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbx_link import PbxLink
-from callcenter.ports import AgentView, Wallboard
+from callcenter.ports import (
+    AgentView,
+    Principal,
+    SupervisionMode,
+    SupervisionStarted,
+    Wallboard,
+)
 from callcenter.rules_watch import follow_published_rules
 from callcenter.screen_pops import ScreenPops
 from callcenter.settings import Settings, refuse_demo_secrets
@@ -66,6 +73,11 @@ class DeskProxy:
     def routing_of(self, call_id: str) -> dict[str, Any] | None:
         return self._orchestrator().routing_of(call_id)
 
+    async def supervise(
+        self, call_id: str, supervisor: Principal, mode: SupervisionMode
+    ) -> SupervisionStarted:
+        return await self._orchestrator().supervise(call_id, supervisor, mode)
+
 
 class Runtime:
     """What the lifespan built, kept on ``app.state.runtime`` for tests and probes."""
@@ -84,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime()
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
+    supervision_audit = SupervisionAudit(sessions)
     runtime.engine = engine
 
     async def readiness() -> dict[str, bool]:
@@ -124,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
                 open_calls=await recorder.open_calls(),
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=hub,
+                supervision_log=supervision_audit,
             )
             orchestrator.start()
             stack.push_async_callback(orchestrator.stop)
@@ -171,6 +185,7 @@ def create_app(settings: Settings) -> FastAPI:
         allowed_origins=settings.allowed_origins,
         readiness=readiness,
         lifespan=lifespan,
+        supervision_log=supervision_audit,
     )
     app.state.runtime = runtime
     return app

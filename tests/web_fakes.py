@@ -14,7 +14,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from agents import AgentState, InvalidTransition, transition
-from callcenter.ports import AgentView, Principal, WaitingCallView, Wallboard
+from callcenter.ports import (
+    AgentView,
+    Principal,
+    SupervisionEvent,
+    SupervisionMode,
+    SupervisionRefused,
+    SupervisionStarted,
+    WaitingCallView,
+    Wallboard,
+    may_supervise,
+)
 
 
 class FakeDesk:
@@ -39,6 +49,10 @@ class FakeDesk:
         self.routings: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[int, AgentState, str | None]] = []
         self.refused: set[tuple[AgentState, AgentState]] = set()
+        #: talking calls a supervisor may listen in on: call id -> agent id
+        self.talking: dict[str, int] = {}
+        #: supervisions started: (call id, username, mode)
+        self.supervisions: list[tuple[str, str, SupervisionMode]] = []
 
     def agent_view(self, agent_id: int) -> AgentView:
         return self.agents[agent_id]
@@ -67,6 +81,39 @@ class FakeDesk:
 
     def routing_of(self, call_id: str) -> dict[str, Any] | None:
         return self.routings.get(call_id)
+
+    async def supervise(
+        self, call_id: str, supervisor: Principal, mode: SupervisionMode
+    ) -> SupervisionStarted:
+        """The real desk's refusals, in its order (see orchestration/supervision.py)."""
+        if not may_supervise(supervisor):
+            raise SupervisionRefused("forbidden", "needs the role supervisor or admin")
+        agent_id = self.talking.get(call_id)
+        if agent_id is None and any(c.call_id == call_id for c in self.waiting):
+            raise SupervisionRefused("not_talking", "the call is waiting, not talking")
+        if agent_id is None:
+            raise SupervisionRefused("no_such_call", "no live call with this id")
+        if supervisor.agent_id is None:
+            raise SupervisionRefused("no_phone", "no phone on file for this user")
+        self.supervisions.append((call_id, supervisor.username, mode))
+        return SupervisionStarted(
+            call_id, agent_id, mode, f"spy-{call_id}-{len(self.supervisions)}"
+        )
+
+
+class FakeSupervisionLog:
+    """A ``SupervisionLog`` in a list (oldest first), numbering rows like the table."""
+
+    def __init__(self, events: Iterable[SupervisionEvent] = ()) -> None:
+        self.events: list[SupervisionEvent] = []
+        for event in events:
+            self.events.append(dataclasses.replace(event, id=len(self.events) + 1))
+
+    async def record(self, event: SupervisionEvent) -> None:
+        self.events.append(dataclasses.replace(event, id=len(self.events) + 1))
+
+    async def recent(self, limit: int) -> list[SupervisionEvent]:
+        return sorted(self.events, key=lambda e: (e.at, e.id or 0), reverse=True)[:limit]
 
 
 class FakeDirectory:

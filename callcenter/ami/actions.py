@@ -1,10 +1,11 @@
 """Builders of the AMI actions callcenter sends, from validated values only.
 
 Why so strict: Originate is as dangerous as a shell (AST-2012-012). An offer only
-ever originates into our fixed ``callcenter-connect`` context with an allowlisted
-set of variables, and every value is checked against what it may look like
-(a dial string, a channel name, an id) before it is placed in a header. The codec
-refuses CR/LF on top of that.
+ever originates into our fixed ``callcenter-connect`` context, and a supervisor's
+leg into our fixed ``callcenter-spy`` context, each with an allowlisted set of
+variables, and every value is checked against what it may look like (a dial
+string, a channel name, an id) before it is placed in a header. Application and
+Data are never set. The codec refuses CR/LF on top of that.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ from __future__ import annotations
 import re
 
 CONNECT_CONTEXT = "callcenter-connect"
+#: runs ``ChanSpy(${CC_SPY_TARGET},${CC_SPY_OPTIONS})`` (extensions.conf, capture 09)
+SPY_CONTEXT = "callcenter-spy"
+#: ChanSpy's options per supervision mode: ``q`` spares everyone the beep and the
+#: spoken channel name; ``w`` lets the supervisor talk to the spied channel (the
+#: agent) only; ``B`` to both parties of its bridge.
+SPY_OPTIONS = {"monitor": "q", "whisper": "qw", "barge": "qB"}
 #: where a caller sent out of the queues goes; the extension is the queue's name
 LEAVING_CONTEXTS = {
     "voicemail": "callcenter-voicemail",
@@ -21,6 +28,12 @@ LEAVING_CONTEXTS = {
 
 _DIAL_STRING = re.compile(r"(?:PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+\-/]{1,80}\Z")
 _CHANNEL = re.compile(r"[A-Za-z0-9_.@+\-/;]{1,120}\Z")
+#: ChanSpy takes its target as a name *prefix*: ``PJSIP/agent01`` would also match
+#: ``PJSIP/agent010-...`` and a bare ``PJSIP/`` any call, so a target must be a
+#: whole channel name (with its ``-<sequence>`` and, for Local, ``;1``/``;2``).
+_SPY_TARGET = re.compile(
+    r"(?:PJSIP|SIP|IAX2|DAHDI|Local)/[A-Za-z0-9_.@+\-/]{1,100}-[0-9A-Za-z]{1,16}(?:;[12])?\Z"
+)
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
 _NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
 _NAME_UNSAFE = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
@@ -86,6 +99,40 @@ def originate_agent_leg(
         ("Variable", f"CC_CALL_ID={call_id}"),
         ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
         ("Variable", f"CC_RECORD={1 if record else 0}"),
+    ]
+
+
+def originate_spy_leg(
+    *,
+    spy_leg_id: str,
+    supervisor_target: str,
+    spied_channel: str,
+    mode: str,
+    call_id: str,
+) -> Headers:
+    """Headers of the Originate that rings a supervisor's phone and, on answer,
+    runs ChanSpy on ``spied_channel`` (the agent's channel of a call) with the
+    options of ``mode`` (``SPY_OPTIONS``). Same shape as capture 09."""
+    _check("spy_leg_id", spy_leg_id, _ID, "letters, digits, '-' and '_' only")
+    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
+    _check(
+        "supervisor_target", supervisor_target, _DIAL_STRING, "not a dial string (TECH/resource)"
+    )
+    _check("spied_channel", spied_channel, _SPY_TARGET, "not a whole channel name")
+    options = SPY_OPTIONS.get(mode)
+    if options is None:
+        raise InvalidActionValue("mode", mode, "not monitor, whisper or barge")
+    return [
+        ("Channel", supervisor_target),
+        ("Context", SPY_CONTEXT),
+        ("Exten", "s"),
+        ("Priority", "1"),
+        ("Async", "true"),
+        ("ChannelId", spy_leg_id),
+        # What the supervisor's phone shows while it rings: which call, which mode.
+        ("CallerID", caller_id(f"CC {mode} {call_id}", "")),
+        ("Variable", f"CC_SPY_TARGET={spied_channel}"),
+        ("Variable", f"CC_SPY_OPTIONS={options}"),
     ]
 
 

@@ -247,3 +247,28 @@ class RoutingRuleVersion(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(500), default="")
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+
+
+class SupervisionEventRow(Base):
+    """One attempt to monitor, whisper or barge (``callcenter.ports.SupervisionEvent``).
+
+    Append-only: the migration adds triggers that refuse UPDATE and DELETE (and
+    TRUNCATE on PostgreSQL). No foreign keys on purpose: an attempt on a call id
+    that never existed is audited too, and the trail must outlive the users and
+    agents it names (hence ``username`` beside ``user_id``).
+    """
+
+    __tablename__ = "supervision_events"
+    __table_args__ = (CheckConstraint("mode IN ('monitor', 'whisper', 'barge')", name="mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    #: started, started:unconfirmed, refused:<reason>, failed:<reason>
+    outcome: Mapped[str] = mapped_column(String(64))
+    #: the supervisor leg's ChannelId, to find it in the PBX's own records
+    spy_leg_id: Mapped[str | None] = mapped_column(String(96))

@@ -48,6 +48,8 @@ class LiveCall:
     explanation: Explanation | None = None
     #: sent out of the queues (voicemail, callback, closed message)
     redirected_to: str | None = None
+    #: supervisors' legs (ChannelIds) listening in, hung up when the call ends
+    spy_legs: list[str] = field(default_factory=list)
 
 
 @dataclass

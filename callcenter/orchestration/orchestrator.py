@@ -25,7 +25,10 @@ Rules it keeps (DESIGN "The flow of one call"):
   offered: they keep their place (original enqueue time) and are routed again
   once the link is in step. Calls recorded by an earlier run and still waiting
   on the PBX are taken over under their old call id; the ones the PBX no longer
-  has are closed ``lost_during_disconnect``.
+  has are closed ``lost_during_disconnect``;
+- a supervisor may listen in on a talking call (``supervise``, see
+  ``supervision.py``); every attempt is audited, and the supervisor's leg is
+  hung up when the call ends.
 """
 
 from __future__ import annotations
@@ -53,8 +56,19 @@ from callcenter.orchestration.ports import (
     OpenCall,
     PopBuilder,
 )
+from callcenter.orchestration.supervision import SupervisionDesk, hang_up_spy_leg, plan_spy
 from callcenter.orchestration.writer import OrderedWriter
-from callcenter.ports import AgentView, Notifier, WaitingCallView, Wallboard
+from callcenter.ports import (
+    AgentView,
+    Notifier,
+    Principal,
+    SupervisionLog,
+    SupervisionMode,
+    SupervisionRefused,
+    SupervisionStarted,
+    WaitingCallView,
+    Wallboard,
+)
 from routing import Closed, Explanation, Offer, Overflow, Round, Router, RoutingRules, Target
 
 log = structlog.get_logger(__name__)
@@ -91,9 +105,11 @@ class Orchestrator:
         rules_version: int | None = None,
         awaiting_resync: Iterable[str] = (),
         open_calls: Iterable[OpenCall] = (),
+        supervision_log: SupervisionLog | None = None,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
-        ``LinkResynced``. ``open_calls``: records an earlier run left open."""
+        ``LinkResynced``. ``open_calls``: records an earlier run left open.
+        ``supervision_log``: the audit trail; without one nobody may supervise."""
         self._router = Router(rules)
         self._rules_version = rules_version
         self._dialers = dict(dialers)
@@ -115,6 +131,7 @@ class Orchestrator:
         self._orphans: dict[tuple[str, str], OpenCall] = {
             (c.pbx, c.linkedid): c for c in open_calls
         }
+        self._supervision = SupervisionDesk(supervision_log, clock)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -442,6 +459,9 @@ class Orchestrator:
         del self._by_linkedid[(call.pbx, call.linkedid)]
         for leg in call.legs:
             self._by_leg.pop(leg, None)
+        for spy_leg_id in call.spy_legs:
+            # ChanSpy would keep the supervisor's phone open in silence.
+            self._spawn(hang_up_spy_leg(self._dialers.get(call.pbx), spy_leg_id))
 
     def _end_agent_part(self, call: LiveCall, agent: LiveAgent, at: float) -> None:
         if agent.call_id != call.call_id:
@@ -739,6 +759,31 @@ class Orchestrator:
             "rules_version": self._rules_version,
             "explanation": call.explanation.as_json() if call.explanation else None,
         }
+
+    # -- supervisors --------------------------------------------------------
+
+    async def supervise(
+        self, call_id: str, supervisor: Principal, mode: SupervisionMode
+    ) -> SupervisionStarted:
+        """Ring the supervisor's own phone into the call's agent channel, to
+        monitor, whisper or barge (``supervision.py``). For now any supervisor or
+        admin may supervise any live call; scoping them to their own queues is a
+        later issue. The decision is taken on live state at once; the audit row
+        and the Originate are awaited here, so the answer tells what happened.
+        Raises a ``callcenter.ports.SupervisionError``."""
+        try:
+            plan = plan_spy(
+                call_id=call_id,
+                call=self._calls.get(call_id),
+                agents=self._agents,
+                supervisor=supervisor,
+            )
+        except SupervisionRefused as refusal:
+            await self._supervision.refused(supervisor, call_id, mode, refusal)
+            raise
+        # Noted before any I/O, so the call's end hangs the leg up whatever happens.
+        self._calls[call_id].spy_legs.append(plan.spy_leg_id)
+        return await self._supervision.start(plan, supervisor, mode, self._dialers.get(plan.pbx))
 
     # -- views --------------------------------------------------------------
 

@@ -33,7 +33,30 @@ class Dialer(Protocol):
         ...
 
     async def hangup_leg(self, leg_id: str) -> None:
-        """Hang up a ringing agent leg (the caller went away)."""
+        """Hang up a leg we originated, by its ChannelId: a ringing agent leg (the
+        caller went away) or a supervisor's leg (the call it spied on is over).
+        Nothing happens when the PBX has no such channel (any more)."""
+        ...
+
+    async def originate_spy_leg(
+        self,
+        *,
+        spy_leg_id: str,
+        call_id: str,
+        supervisor_target: str,
+        agent_leg_id: str,
+        mode: str,
+    ) -> bool:
+        """Ring a supervisor's phone (``supervisor_target``, a dial string) into
+        the dialplan's ``callcenter-spy``: once answered it runs ChanSpy on the
+        channel that carries the agent leg ``agent_leg_id``, with the options of
+        ``mode`` (monitor, whisper or barge).
+
+        True when the PBX took the Originate; False when its answer was lost with
+        the link (the phone may ring: it is never sent twice). Raises
+        ``OfferNotPlaced`` when the PBX refused it, the agent's channel is not
+        known, or the link is down (``link_down``).
+        """
         ...
 
     async def send_caller(self, *, caller_channel: str, destination: str, queue: str) -> None:
@@ -45,7 +68,8 @@ class Dialer(Protocol):
 
 
 class OfferNotPlaced(Exception):
-    """The Originate was not accepted; nothing is ringing.
+    """The Originate (an offer's, or a supervisor's leg) was not accepted; nothing
+    is ringing.
 
     ``link_down``: the PBX could not be reached at all, which says nothing about
     the agent (who is not penalised for it)."""

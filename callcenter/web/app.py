@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from callcenter.ports import Authenticator, CallCenterDesk
+from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
 from callcenter.web.hub import Hub
@@ -41,6 +41,7 @@ def create_web_app(
     lifespan: Lifespan | None = None,
     wallboard_interval_s: float = 1.0,
     login_throttle: LoginThrottle | None = None,
+    supervision_log: SupervisionLog | None = None,
 ) -> FastAPI:
     context = WebContext(
         desk=desk,
@@ -51,6 +52,7 @@ def create_web_app(
         allowed_origins=frozenset(origin.rstrip("/").lower() for origin in allowed_origins),
         readiness=readiness,
         wallboard_interval_s=wallboard_interval_s,
+        supervision_log=supervision_log,
     )
     app = FastAPI(
         title="callcenter",

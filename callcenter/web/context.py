@@ -13,7 +13,7 @@ from typing import cast
 
 from starlette.requests import HTTPConnection
 
-from callcenter.ports import Authenticator, CallCenterDesk
+from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.hub import Hub
 
@@ -32,6 +32,8 @@ class WebContext:
     readiness: Readiness | None
     #: seconds between wallboard snapshots pushed while a wallboard is open
     wallboard_interval_s: float
+    #: the supervision audit trail, read by admins (None: not available)
+    supervision_log: SupervisionLog | None = None
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

@@ -1,26 +1,48 @@
-"""The JSON API: login/logout, the agent's own state, the wallboard snapshot, and
-why the router put a live call where it is (supervisors)."""
+"""The JSON API: login/logout, the agent's own state, the wallboard snapshot, why
+the router put a live call where it is, listening in on a call (supervisors) and
+the audit trail of that (admins)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents import AgentState, InvalidTransition
-from callcenter.ports import Principal, Role
+from callcenter.ports import Principal, Role, SupervisionError, SupervisionMode
 from callcenter.web.auth import SESSION_COOKIE
 from callcenter.web.context import web_context
 from callcenter.web.guards import check_origin, require_login, require_roles
-from callcenter.web.views import agent_json, principal_json, wallboard_json
+from callcenter.web.views import (
+    agent_json,
+    principal_json,
+    supervision_event_json,
+    supervision_started_json,
+    wallboard_json,
+)
 
 log = structlog.get_logger(__name__)
 
 AgentPrincipal = Annotated[Principal, Depends(require_roles(Role.AGENT))]
 SupervisorPrincipal = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 AnyPrincipal = Annotated[Principal, Depends(require_login)]
+CallId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+#: HTTP status of each ``SupervisionError`` reason
+SUPERVISION_STATUS = {
+    "forbidden": status.HTTP_403_FORBIDDEN,
+    "no_such_call": status.HTTP_404_NOT_FOUND,
+    "not_talking": status.HTTP_409_CONFLICT,
+    "no_phone": status.HTTP_409_CONFLICT,
+    "phone_busy": status.HTTP_409_CONFLICT,
+    "pbx_refused": status.HTTP_502_BAD_GATEWAY,
+    "error": status.HTTP_502_BAD_GATEWAY,
+    "link_down": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "not_audited": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
 
 class LoginRequest(BaseModel):
@@ -39,6 +61,14 @@ class StateRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=100)
 
 
+class SuperviseRequest(BaseModel):
+    """How the supervisor joins: listen only, talk to the agent, or to both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: SupervisionMode
+
+
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
     router.add_api_route("/login", login, methods=["POST"], dependencies=[Depends(check_origin)])
@@ -50,6 +80,14 @@ def api_router() -> APIRouter:
     )
     router.add_api_route("/wallboard", wallboard, methods=["GET"])
     router.add_api_route("/calls/{call_id}/routing", call_routing, methods=["GET"])
+    router.add_api_route(
+        "/calls/{call_id}/supervise",
+        supervise_call,
+        methods=["POST"],
+        status_code=status.HTTP_202_ACCEPTED,
+        dependencies=[Depends(check_origin)],
+    )
+    router.add_api_route("/supervision-events", supervision_events, methods=["GET"])
     return router
 
 
@@ -125,7 +163,7 @@ async def wallboard(principal: SupervisorPrincipal, request: Request) -> dict[st
 async def call_routing(
     principal: SupervisorPrincipal,
     request: Request,
-    call_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    call_id: CallId,
 ) -> dict[str, Any]:
     """The router's explanation for a live call: step in force, priority, the
     candidates weighed and why. Gone once the call has ended."""
@@ -133,6 +171,38 @@ async def call_routing(
     if routing is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no live call with this id")
     return routing
+
+
+async def supervise_call(
+    body: SuperviseRequest, principal: AnyPrincipal, request: Request, call_id: CallId
+) -> dict[str, Any]:
+    """Ring the supervisor's own phone into a talking call (202: it rings now).
+
+    Supervisors and admins only, but the role is checked by the desk, not by a
+    dependency here, so that an agent's attempt is audited too
+    (``refused:forbidden``) like every other refusal."""
+    try:
+        started = await web_context(request).desk.supervise(call_id, principal, body.mode)
+    except SupervisionError as exc:
+        raise HTTPException(
+            SUPERVISION_STATUS.get(exc.reason, status.HTTP_500_INTERNAL_SERVER_ERROR),
+            {"reason": exc.reason, "message": str(exc)},
+        ) from exc
+    return supervision_started_json(started)
+
+
+async def supervision_events(
+    principal: AdminPrincipal,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """The supervision audit trail, newest first."""
+    trail = web_context(request).supervision_log
+    if trail is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the supervision audit trail is not available"
+        )
+    return {"events": [supervision_event_json(event) for event in await trail.recent(limit)]}
 
 
 def _agent_id(principal: Principal) -> int:

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from agents import AgentState
-from callcenter.ports import AgentView, Principal, WaitingCallView, Wallboard
+from callcenter.ports import (
+    AgentView,
+    Principal,
+    SupervisionEvent,
+    SupervisionStarted,
+    WaitingCallView,
+    Wallboard,
+)
 
 
 def agent_json(view: AgentView) -> dict[str, Any]:
@@ -24,6 +31,30 @@ def principal_json(principal: Principal) -> dict[str, Any]:
         "username": principal.username,
         "roles": sorted(role.value for role in principal.roles),
         "agent_id": principal.agent_id,
+    }
+
+
+def supervision_started_json(started: SupervisionStarted) -> dict[str, Any]:
+    return {
+        "call_id": started.call_id,
+        "agent_id": started.agent_id,
+        "mode": started.mode.value,
+        "spy_leg_id": started.spy_leg_id,
+        "confirmed": started.confirmed,
+    }
+
+
+def supervision_event_json(event: SupervisionEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "user_id": event.user_id,
+        "username": event.username,
+        "call_id": event.call_id,
+        "agent_id": event.agent_id,
+        "mode": event.mode.value,
+        "outcome": event.outcome,
+        "spy_leg_id": event.spy_leg_id,
     }
 
 
