@@ -239,6 +239,17 @@ class PbxLink:
 
     # -- the Dialer port -----------------------------------------------------------
 
+    def _headers_to_send(self, build: Callable[[], actions.Headers]) -> actions.Headers:
+        """An action's headers, built from validated values, while the link is in
+        step; anything else is an ``OfferNotPlaced`` saying why."""
+        try:
+            headers = build()
+        except actions.InvalidActionValue as exc:
+            raise OfferNotPlaced(str(exc)) from exc
+        if not self.in_step:
+            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
+        return headers
+
     async def originate_agent_leg(
         self,
         *,
@@ -251,8 +262,8 @@ class PbxLink:
         caller_id_number: str,
         caller_id_name: str,
     ) -> None:
-        try:
-            headers = actions.originate_agent_leg(
+        headers = self._headers_to_send(
+            lambda: actions.originate_agent_leg(
                 leg_id=leg_id,
                 call_id=call_id,
                 agent_target=agent_target,
@@ -261,10 +272,7 @@ class PbxLink:
                 caller_id_number=caller_id_number,
                 caller_id_name=caller_id_name,
             )
-        except actions.InvalidActionValue as exc:
-            raise OfferNotPlaced(str(exc)) from exc
-        if not self.in_step:
-            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
+        )
         action_id = self._client.next_action_id()
         self.tracker.expect_agent_leg(
             leg_id=leg_id,
@@ -294,14 +302,11 @@ class PbxLink:
             raise OfferNotPlaced(result.message or "Originate refused")
 
     async def send_caller(self, *, caller_channel: str, destination: str, queue: str) -> None:
-        try:
-            headers = actions.send_caller(
+        headers = self._headers_to_send(
+            lambda: actions.send_caller(
                 caller_channel=caller_channel, destination=destination, queue=queue
             )
-        except actions.InvalidActionValue as exc:
-            raise OfferNotPlaced(str(exc)) from exc
-        if not self.in_step:
-            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
+        )
         try:
             result = await self._client.send_action("Redirect", headers)
         except (AmiConnectionLost, AmiResponseLost, LocalProtocolError, TimeoutError) as exc:
@@ -325,18 +330,15 @@ class PbxLink:
         spied_channel = self.tracker.leg_channel(agent_leg_id)
         if spied_channel is None:
             raise OfferNotPlaced(f"no live channel for agent leg {agent_leg_id}")
-        try:
-            headers = actions.originate_spy_leg(
+        headers = self._headers_to_send(
+            lambda: actions.originate_spy_leg(
                 spy_leg_id=spy_leg_id,
                 supervisor_target=supervisor_target,
                 spied_channel=spied_channel,
                 mode=mode,
                 call_id=call_id,
             )
-        except actions.InvalidActionValue as exc:
-            raise OfferNotPlaced(str(exc)) from exc
-        if not self.in_step:
-            raise OfferNotPlaced(f"PBX {self.name} is not in step", link_down=True)
+        )
         try:
             result = await self._client.send_action("Originate", headers)
         except (AmiResponseLost, TimeoutError):
