@@ -6,11 +6,12 @@ drive it with small fakes and the orchestrator can change behind it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from agents.state import AgentState
 
@@ -134,6 +135,56 @@ class SupervisionLog(Protocol):
         ...
 
 
+TargetKind = Literal["agent", "queue", "number"]
+#: an outside number: E.164-like, as the dialplan's ``callcenter-outbound`` takes it
+_NUMBER = re.compile(r"\+?[0-9]{3,20}\Z")
+
+
+class CallControlError(Exception):
+    """Why a call-control request was not carried out. ``reason`` is a stable name:
+
+    - ``no_such_call``: not a live call;
+    - ``not_your_call``: the asking agent is not the one talking on it;
+    - ``wrong_phase``: not possible now (not talking, already on hold, no
+      consultation to complete, another action under way...);
+    - ``bad_target``: no such queue or agent, a number that is not one, the
+      agent themselves;
+    - ``target_busy``: the agent asked for is not Ready;
+    - ``link_down`` / ``pbx_refused``: allowed, but the PBX did not take it.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTarget:
+    """Whom a call goes to: an agent (by id), a queue (by name) or an outside
+    number (digits with an optional leading ``+``)."""
+
+    kind: TargetKind
+    agent_id: int | None = None
+    queue: str | None = None
+    number: str | None = None
+
+    def __post_init__(self) -> None:
+        given = {"agent": self.agent_id, "queue": self.queue, "number": self.number}
+        if given[self.kind] is None:
+            raise CallControlError("bad_target", f"a {self.kind} target needs its {self.kind}")
+        if self.kind == "number" and not _NUMBER.match(self.number or ""):
+            raise CallControlError(
+                "bad_target", "a number is 3 to 20 digits, with an optional leading +"
+            )
+
+    def describe(self) -> str:
+        if self.kind == "agent":
+            return f"agent {self.agent_id}"
+        if self.kind == "queue":
+            return f"queue {self.queue}"
+        return f"number {self.number}"
+
+
 @dataclass(frozen=True, slots=True)
 class AgentView:
     agent_id: int
@@ -213,6 +264,53 @@ class CallCenterDesk(Protocol):
     ) -> SupervisionStarted:
         """Ring the supervisor's own phone into a live call's agent channel.
         Every attempt is audited; raises a ``SupervisionError`` (see there)."""
+        ...
+
+    # Call control by the agent talking on the call. Each returns the call's
+    # control state (``call_id``, ``phase``, ``on_hold``, ``in_conference``,
+    # ``party``) and raises ``CallControlError`` (see there).
+
+    async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]: ...
+
+    async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]: ...
+
+    async def hang_up(self, call_id: str, agent_id: int) -> dict[str, Any]: ...
+
+    async def transfer(
+        self,
+        call_id: str,
+        agent_id: int,
+        target: TransferTarget,
+        *,
+        attended: bool,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Blind: the caller goes to the target at once and the agent's part ends.
+        Attended: the caller is held while the target is rung into the call;
+        ``complete_transfer`` then hands the call over."""
+        ...
+
+    async def conference(
+        self, call_id: str, agent_id: int, target: TransferTarget
+    ) -> dict[str, Any]:
+        """Ring a third party into the call; the caller stays on the line."""
+        ...
+
+    async def complete_transfer(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        """The consulted party takes the call; the agent leaves it."""
+        ...
+
+    async def join_parties(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        """Bring the held caller into the consultation: a three-way call."""
+        ...
+
+    async def cancel_party(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        """Hang up the consulted or added party; a held caller comes back."""
+        ...
+
+    async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
+        """Save the disposition and notes of the agent's last call and end their
+        wrap-up (Ready, or the state they asked for)."""
         ...
 
 

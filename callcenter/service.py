@@ -33,6 +33,7 @@ from callcenter.ports import (
     Principal,
     SupervisionMode,
     SupervisionStarted,
+    TransferTarget,
     Wallboard,
 )
 from callcenter.rules_watch import follow_published_rules
@@ -77,6 +78,45 @@ class DeskProxy:
         self, call_id: str, supervisor: Principal, mode: SupervisionMode
     ) -> SupervisionStarted:
         return await self._orchestrator().supervise(call_id, supervisor, mode)
+
+    async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().hold(call_id, agent_id)
+
+    async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().resume(call_id, agent_id)
+
+    async def hang_up(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().hang_up(call_id, agent_id)
+
+    async def transfer(
+        self,
+        call_id: str,
+        agent_id: int,
+        target: TransferTarget,
+        *,
+        attended: bool,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        return await self._orchestrator().transfer(
+            call_id, agent_id, target, attended=attended, note=note
+        )
+
+    async def conference(
+        self, call_id: str, agent_id: int, target: TransferTarget
+    ) -> dict[str, Any]:
+        return await self._orchestrator().conference(call_id, agent_id, target)
+
+    async def complete_transfer(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().complete_transfer(call_id, agent_id)
+
+    async def join_parties(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().join_parties(call_id, agent_id)
+
+    async def cancel_party(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().cancel_party(call_id, agent_id)
+
+    async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
+        return await self._orchestrator().wrap_up_done(agent_id, disposition, notes)
 
 
 class Runtime:

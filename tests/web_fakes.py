@@ -16,11 +16,13 @@ from typing import Any
 from agents import AgentState, InvalidTransition, transition
 from callcenter.ports import (
     AgentView,
+    CallControlError,
     Principal,
     SupervisionEvent,
     SupervisionMode,
     SupervisionRefused,
     SupervisionStarted,
+    TransferTarget,
     WaitingCallView,
     Wallboard,
     may_supervise,
@@ -53,6 +55,10 @@ class FakeDesk:
         self.talking: dict[str, int] = {}
         #: supervisions started: (call id, username, mode)
         self.supervisions: list[tuple[str, str, SupervisionMode]] = []
+        #: call-control requests carried out: (action, call id, agent id, details)
+        self.controls: list[tuple[str, str, int, dict[str, Any]]] = []
+        #: a reason to refuse the next call-control request with, as the PBX might
+        self.control_refusal: str | None = None
 
     def agent_view(self, agent_id: int) -> AgentView:
         return self.agents[agent_id]
@@ -99,6 +105,64 @@ class FakeDesk:
         return SupervisionStarted(
             call_id, agent_id, mode, f"spy-{call_id}-{len(self.supervisions)}"
         )
+
+    # -- call control: only the agent talking on the call, as the real desk --
+
+    def _control(self, action: str, call_id: str, agent_id: int, **details: Any) -> dict[str, Any]:
+        if call_id not in self.talking:
+            raise CallControlError("no_such_call", "no live call with this id")
+        if self.talking[call_id] != agent_id:
+            raise CallControlError("not_your_call", "you are not the agent on this call")
+        if self.control_refusal is not None:
+            raise CallControlError(self.control_refusal, "refused by the fake desk")
+        self.controls.append((action, call_id, agent_id, details))
+        return {"call_id": call_id, "phase": "talking", "agent_id": agent_id, "action": action}
+
+    async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("hold", call_id, agent_id)
+
+    async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("resume", call_id, agent_id)
+
+    async def hang_up(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("hangup", call_id, agent_id)
+
+    async def transfer(
+        self,
+        call_id: str,
+        agent_id: int,
+        target: TransferTarget,
+        *,
+        attended: bool,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        return self._control(
+            "transfer", call_id, agent_id, target=target, attended=attended, note=note
+        )
+
+    async def conference(
+        self, call_id: str, agent_id: int, target: TransferTarget
+    ) -> dict[str, Any]:
+        return self._control("conference", call_id, agent_id, target=target)
+
+    async def complete_transfer(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("complete", call_id, agent_id)
+
+    async def join_parties(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("join", call_id, agent_id)
+
+    async def cancel_party(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("cancel", call_id, agent_id)
+
+    async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
+        view = self.agents[agent_id]
+        if view.state is not AgentState.WRAP_UP:
+            raise CallControlError("wrong_phase", "no call to wrap up")
+        self.controls.append(
+            ("wrap_up", "", agent_id, {"disposition": disposition, "notes": notes})
+        )
+        self.agents[agent_id] = dataclasses.replace(view, state=AgentState.READY, since=self.now)
+        return self.agents[agent_id]
 
 
 class FakeSupervisionLog:

@@ -12,9 +12,25 @@ from datetime import date
 from typing import Any, Literal
 
 from agents import AgentProfile, AgentState
+from callcenter.orchestration.ports import LegKind
 from routing import Explanation
 
-Phase = Literal["waiting", "ringing", "talking"]
+#: ``outside``: blind-transferred to an outside number; no agent of ours is on
+#: it any more, but the caller is, until they hang up.
+Phase = Literal["waiting", "ringing", "talking", "outside"]
+
+
+@dataclass
+class Party:
+    """A leg added to an answered call by its agent: a consulted agent or outside
+    number (attended transfer), a third party (conference), or the outside
+    number of a blind transfer. ``agent_id`` is None for an outside number."""
+
+    leg_id: str
+    agent_id: int | None
+    target: str
+    kind: LegKind
+    answered_at: float | None = None
 
 
 @dataclass
@@ -50,6 +66,27 @@ class LiveCall:
     redirected_to: str | None = None
     #: supervisors' legs (ChannelIds) listening in, hung up when the call ends
     spy_legs: list[str] = field(default_factory=list)
+    #: an agent has talked on it (the record's outcome is then "answered")
+    ever_answered: bool = False
+    #: when the agent now on it was connected (their leg's credit starts)
+    connected_at: float | None = None
+    #: talking in its own ConfBridge (after the first hold, consult or
+    #: conference) rather than through Bridge()
+    in_conference: bool = False
+    #: since when the caller is on hold (Redirected to ``callcenter-wait``)
+    hold_started: float | None = None
+    #: seconds on hold while the agent now on it had it
+    held_s: float = 0.0
+    #: the party the agent added (consult or conference), ringing or talking
+    party: Party | None = None
+    #: offered straight to an agent by a transfer: the router does not hold it
+    direct: bool = False
+    #: an agent's call-control action is under way (one at a time per call)
+    controlling: bool = False
+    #: who handed the call over and what they wrote; shown in the next pop
+    transfer_note: dict[str, Any] | None = None
+    #: the agent asked to hang up (the record says the agent ended it)
+    ended_by_agent: bool = False
 
 
 @dataclass
@@ -68,3 +105,5 @@ class LiveAgent:
     busy_day: date | None = None
     #: ends the wrap-up when its time is up
     wrap_up_timer: asyncio.TimerHandle | None = None
+    #: the call the agent last talked on: their wrap-up notes go to it
+    last_call_id: str | None = None

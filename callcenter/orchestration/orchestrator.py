@@ -38,7 +38,7 @@ import functools
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -47,11 +47,17 @@ import structlog
 from agents import BUSY, AgentProfile, AgentState, InvalidTransition, transition
 from callcenter.ami import events as ev
 from callcenter.orchestration.alarm import Alarm
+from callcenter.orchestration.call_control import (
+    outside_dial_string,
+    own_talking_call,
+    ready_colleague,
+)
 from callcenter.orchestration.facts import agent_facts, customer_facts, waiting_call
-from callcenter.orchestration.live import LiveAgent, LiveCall
+from callcenter.orchestration.live import LiveAgent, LiveCall, Party
 from callcenter.orchestration.ports import (
     CallRecords,
     Dialer,
+    LegKind,
     OfferNotPlaced,
     OpenCall,
     PopBuilder,
@@ -60,12 +66,14 @@ from callcenter.orchestration.supervision import SupervisionDesk, hang_up_spy_le
 from callcenter.orchestration.writer import OrderedWriter
 from callcenter.ports import (
     AgentView,
+    CallControlError,
     Notifier,
     Principal,
     SupervisionLog,
     SupervisionMode,
     SupervisionRefused,
     SupervisionStarted,
+    TransferTarget,
     WaitingCallView,
     Wallboard,
 )
@@ -82,7 +90,13 @@ ON_A_CALL = frozenset({AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CA
 #: How a call that left the queues ends up in the call record.
 REDIRECT_OUTCOME = {"voicemail": "voicemail", "callback": "callback", "hangup": "closed"}
 #: Why an agent went Not Ready after a failed offer, by the offer's failure.
-MISSED_OFFER_REASON = {"no_answer": "no answer", "busy": "busy", "unavailable": "unreachable"}
+MISSED_OFFER_REASON = {
+    "no_answer": "no answer",
+    "busy": "busy",
+    "unavailable": "unreachable",
+    "congestion": "network congestion",
+    "unconfirmed": "offer not confirmed",
+}
 #: Offer failures that say nothing about the agent: no Not Ready for them.
 NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_down"})
 LOST: Final = "lost_during_disconnect"
@@ -126,6 +140,9 @@ class Orchestrator:
         self._by_linkedid: dict[tuple[str, str], str] = {}
         self._by_leg: dict[str, str] = {}
         self._leg_numbers = itertools.count(1)
+        #: in every leg id, so a restarted service never reuses one (Asterisk
+        #: refuses a ChannelId that exists, and the history keys legs by it)
+        self._run = uuid.uuid4().hex[:4]
         self._tasks: set[asyncio.Task[Any]] = set()
         self._out_of_step: set[str] = set(awaiting_resync)
         self._orphans: dict[tuple[str, str], OpenCall] = {
@@ -173,6 +190,10 @@ class Orchestrator:
                 # Only a bridge is a conversation: an agent who picks up after the
                 # caller left (AgentLegAnswered without Bridged) talked to nobody.
                 self._leg_answered(event.leg_id, event.at)
+            case ev.AgentLegAnswered():
+                # An added party talks to the agent in the conference, even while
+                # the caller is on hold and no bridge with the caller is made.
+                self._party_answered(event.leg_id, event.at)
             case ev.AgentLegFailed():
                 self._leg_failed(event)
             case ev.CallerHungUp():
@@ -325,6 +346,9 @@ class Orchestrator:
 
     def _leg_ringing(self, event: ev.AgentLegRinging) -> None:
         call = self._call_of_leg(event.leg_id)
+        if call is not None and call.party is not None and call.party.leg_id == event.leg_id:
+            self._party_ringing(call, call.party, event.at)
+            return
         if call is None or call.leg_id != event.leg_id or call.agent_id is None:
             return
         agent = self._agents[call.agent_id]
@@ -351,6 +375,11 @@ class Orchestrator:
         self._pop_once(call, call.agent_id, leg_id)
         call.phase = "talking"
         call.answered_by = call.agent_id
+        call.direct = False
+        call.connected_at = at
+        call.held_s = 0.0
+        first_answer = not call.ever_answered
+        call.ever_answered = True
         agent = self._agents[call.agent_id]
         agent.missed = 0
         self._set_state(agent, AgentState.ON_CALL, None, at)
@@ -359,6 +388,15 @@ class Orchestrator:
         self._write(
             "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
         )
+        self._write("leg_connected", lambda: self._records.leg_connected(leg_id, _utc(at)))
+        self._event(call, "answered", at, agent_id=agent.profile.agent_id, leg_id=leg_id)
+        if not first_answer:
+            # A transferred call: the record keeps its first answer.
+            self._notifier.to_agent(
+                agent.profile.agent_id,
+                {"type": "call", "call_id": call.call_id, "status": "talking"},
+            )
+            return
         self._write(
             "call_answered",
             lambda: self._records.call_answered(
@@ -372,6 +410,9 @@ class Orchestrator:
     def _leg_failed(self, event: ev.AgentLegFailed) -> None:
         call = self._call_of_leg(event.leg_id)
         if call is None:
+            return
+        if call.party is not None and call.party.leg_id == event.leg_id:
+            self._party_gone(call, event.reason, event.at)
             return
         self._offer_failed(call, event.leg_id, event.reason, event.at)
 
@@ -391,6 +432,11 @@ class Orchestrator:
             if call.pbx in self._out_of_step:
                 self._apply(self._router.call_left(call.call_id, at))
                 call.held = True
+            elif call.direct:
+                # A transfer to this agent failed: the router never held the
+                # call, so it joins its queue, still at its original place.
+                call.direct = False
+                self._route(call, at)
             else:
                 self._apply(self._router.offer_failed(call.call_id, at))
         else:
@@ -419,14 +465,27 @@ class Orchestrator:
         self._apply(self._router.call_left(call.call_id, event.at))
         if call.phase == "ringing" and call.leg_id is not None:
             self._spawn(self._hangup_leg(call, call.leg_id))
+        if call.party is not None and (call.in_conference or call.party.answered_at is None):
+            # A conference outlives its caller: whoever is left in it is hung up.
+            self._spawn(self._hangup_leg(call, call.party.leg_id))
+        if call.in_conference and call.phase == "talking" and call.leg_id is not None:
+            self._spawn(self._hangup_leg(call, call.leg_id))
 
     def _agent_hung_up(self, event: ev.AgentHungUp) -> None:
         call = self._call_of_leg(event.leg_id)
         if call is None:
             return
+        if call.party is not None and call.party.leg_id == event.leg_id:
+            self._party_left(call, event.at)
+            return
         agent_id = call.legs.get(event.leg_id)
-        if agent_id is not None and call.answered_by == agent_id:
-            self._end_agent_part(call, self._agents[agent_id], event.at)
+        if agent_id is None or call.answered_by != agent_id or call.leg_id != event.leg_id:
+            return
+        agent = self._agents[agent_id]
+        if call.in_conference and not call.caller_gone:
+            self._agent_left_conference(call, agent, event.at)
+        else:
+            self._end_agent_part(call, agent, event.at)
 
     def _call_ended(self, event: ev.CallEnded) -> None:
         call = self._call_of(event.pbx, event.linkedid)
@@ -442,17 +501,21 @@ class Orchestrator:
             )
         if call.agent_id is not None:
             self._end_agent_part(call, self._agents[call.agent_id], event.at)
-        answered = call.answered_by is not None
+        if call.party is not None:
+            self._party_gone(call, "canceled", event.at)
+        answered = call.ever_answered
         outcome = "answered" if answered else "abandoned"
         phase = None if answered else ("ringing" if call.phase == "ringing" else "waiting")
         if event.cause == LOST:
             outcome, phase = LOST, None
         elif not answered and call.redirected_to is not None:
             outcome, phase = REDIRECT_OUTCOME.get(call.redirected_to, "closed"), None
+        ended_by = "agent" if call.ended_by_agent else event.ended_by
+        self._event(call, "ended", event.at, outcome=outcome, ended_by=ended_by)
         self._write(
             "call_ended",
             lambda: self._records.call_ended(
-                call.call_id, outcome, phase, event.ended_by, _utc(event.at)
+                call.call_id, outcome, phase, ended_by, _utc(event.at)
             ),
         )
         del self._calls[call.call_id]
@@ -473,6 +536,13 @@ class Orchestrator:
         agent.call_id = None
         agent_id = agent.profile.agent_id
         if was_talking:
+            agent.last_call_id = call.call_id
+            if open_leg is not None:
+                held_s = self._held_so_far(call, at)
+                self._write(
+                    "leg_left",
+                    functools.partial(self._records.leg_left, open_leg, _utc(at), held_s),
+                )
             self._notifier.to_agent(
                 agent_id, {"type": "call", "call_id": call.call_id, "status": "ended"}
             )
@@ -586,7 +656,7 @@ class Orchestrator:
         call = self._calls[offer.call_id]
         agent = self._agents[offer.agent_id]
         now = self._clock()
-        leg_id = f"agentleg-{call.call_id}-{next(self._leg_numbers)}"
+        leg_id = self._new_leg_id("agentleg", call)
         call.phase = "ringing"
         call.leg_id = leg_id
         call.agent_id = agent.profile.agent_id
@@ -636,9 +706,12 @@ class Orchestrator:
         except Exception:
             log.exception("screen-pop failed", call_id=call.call_id)
             return
-        if call.leg_id != leg_id:
+        party_leg = call.party.leg_id if call.party is not None else None
+        if leg_id not in (call.leg_id, party_leg):
             return  # the offer is over already
         pop = {**pop, "routed_because": self._routed_because(call, agent_id)}
+        if call.transfer_note is not None:
+            pop["transfer"] = call.transfer_note
         self._notifier.to_agent(agent_id, {"type": "pop", "call_id": call.call_id, "pop": pop})
 
     def _routed_because(self, call: LiveCall, agent_id: int) -> str:
@@ -655,6 +728,531 @@ class Orchestrator:
             await dialer.hangup_leg(leg_id)
         except Exception:
             log.exception("hanging up a ringing leg failed", leg_id=leg_id)
+
+    # -- call control (the agent on the call) --------------------------------
+
+    def call_control_view(self, call: LiveCall) -> dict[str, Any]:
+        party = call.party
+        return {
+            "call_id": call.call_id,
+            "phase": call.phase,
+            "agent_id": call.agent_id,
+            "on_hold": call.hold_started is not None,
+            "in_conference": call.in_conference,
+            "party": None
+            if party is None
+            else {
+                "leg_id": party.leg_id,
+                "agent_id": party.agent_id,
+                "target": party.target,
+                "kind": party.kind,
+                "status": "talking" if party.answered_at is not None else "ringing",
+            },
+        }
+
+    async def _control(
+        self,
+        call_id: str,
+        agent_id: int,
+        action: Callable[[LiveCall, Dialer], Awaitable[None]],
+    ) -> dict[str, Any]:
+        """Run one agent action on their call: checked on live state, one at a time
+        per call; a PBX that refuses or cannot be reached is a ``CallControlError``
+        and leaves the call as it was."""
+        call = own_talking_call(self._calls.get(call_id), agent_id)
+        dialer = self._dialers.get(call.pbx)
+        if dialer is None or call.pbx in self._out_of_step:
+            raise CallControlError("link_down", f"PBX {call.pbx} is not reachable now")
+        call.controlling = True
+        try:
+            await action(call, dialer)
+        except OfferNotPlaced as exc:
+            reason = "link_down" if exc.link_down else "pbx_refused"
+            log.warning("call control failed", call_id=call_id, reason=reason, error=str(exc))
+            raise CallControlError(reason, str(exc)) from exc
+        finally:
+            call.controlling = False
+        return self.call_control_view(call)
+
+    async def _into_conference(self, call: LiveCall, dialer: Dialer) -> None:
+        """Once per call, before the first hold, consultation or conference (see
+        ``call_control.py`` for why not from the start)."""
+        if call.in_conference or call.leg_id is None:
+            return
+        await dialer.move_to_conference(
+            call_id=call.call_id, caller_channel=call.caller_channel, agent_leg_id=call.leg_id
+        )
+        call.in_conference = True
+        self._event(call, "moved_to_conference", self._clock(), leg_id=call.leg_id)
+
+    async def _hold_caller(self, call: LiveCall, dialer: Dialer) -> None:
+        if call.hold_started is not None:
+            return
+        await dialer.redirect_caller(
+            call_id=call.call_id, caller_channel=call.caller_channel, destination="hold"
+        )
+        call.hold_started = self._clock()
+        self._event(call, "hold", call.hold_started, agent_id=call.agent_id)
+        self._tell_agent(call, "held")
+
+    async def _bring_caller_back(self, call: LiveCall, dialer: Dialer) -> None:
+        if call.hold_started is None:
+            return
+        await dialer.redirect_caller(
+            call_id=call.call_id, caller_channel=call.caller_channel, destination="conference"
+        )
+        self._end_hold(call, self._clock())
+
+    def _end_hold(self, call: LiveCall, at: float) -> None:
+        if call.hold_started is None:
+            return
+        call.held_s += max(0.0, at - call.hold_started)
+        call.hold_started = None
+        self._event(call, "resume", at, agent_id=call.agent_id)
+        self._tell_agent(call, "talking")
+
+    def _tell_agent(self, call: LiveCall, status: str) -> None:
+        if call.agent_id is not None:
+            self._notifier.to_agent(
+                call.agent_id,
+                {"type": "call", "call_id": call.call_id, "status": status}
+                | {"control": self.call_control_view(call)},
+            )
+
+    async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            if call.hold_started is not None:
+                raise CallControlError("wrong_phase", "the caller is on hold already")
+            await self._into_conference(call, dialer)
+            await self._hold_caller(call, dialer)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            if call.hold_started is None:
+                raise CallControlError("wrong_phase", "the caller is not on hold")
+            await self._bring_caller_back(call, dialer)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def hang_up(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        """The agent ends the call for everyone on it. Through ``Bridge()`` the
+        agent's leg is hung up and Asterisk ends the caller's (capture 06); in a
+        conference the caller is hung up, and the conference's members with it."""
+
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            call.ended_by_agent = True
+            if call.in_conference:
+                await dialer.hangup_caller(caller_channel=call.caller_channel)
+            elif call.leg_id is not None:
+                await dialer.hangup_leg(call.leg_id)
+            self._event(call, "hangup_asked", self._clock(), agent_id=agent_id)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def transfer(
+        self,
+        call_id: str,
+        agent_id: int,
+        target: TransferTarget,
+        *,
+        attended: bool,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        if attended:
+            return await self._add_party(call_id, agent_id, target, hold=True, note=note)
+
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            await self._blind_transfer(call, dialer, agent_id, target, note)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def conference(
+        self, call_id: str, agent_id: int, target: TransferTarget
+    ) -> dict[str, Any]:
+        return await self._add_party(call_id, agent_id, target, hold=False, note=None)
+
+    async def _blind_transfer(
+        self,
+        call: LiveCall,
+        dialer: Dialer,
+        agent_id: int,
+        target: TransferTarget,
+        note: str | None,
+    ) -> None:
+        """The caller leaves the agent at once: back to ``callcenter-wait`` to be
+        offered to a queue or an agent (keeping their place in line), or out to
+        an outside number. The agent's part ends and their wrap-up starts."""
+        if call.party is not None:
+            raise CallControlError("wrong_phase", "finish or cancel the consultation first")
+        colleague = None
+        if target.kind == "queue" and self._router.queue_rule(target.queue or "") is None:
+            raise CallControlError("bad_target", f"no queue {target.queue!r}")
+        if target.kind == "agent":
+            colleague = ready_colleague(self._agents, target.agent_id or 0, agent_id)
+            self._reserve(colleague, call)
+        try:
+            if target.kind == "number":
+                await dialer.redirect_caller(
+                    call_id=call.call_id,
+                    caller_channel=call.caller_channel,
+                    destination="outbound",
+                    number=target.number or "",
+                )
+            else:
+                await dialer.redirect_caller(
+                    call_id=call.call_id, caller_channel=call.caller_channel, destination="wait"
+                )
+        except BaseException:
+            if colleague is not None:
+                self._unreserve(colleague, call)
+            raise
+        now = self._clock()
+        agent = self._agents[agent_id]
+        call.transfer_note = {"from": agent.profile.name, "note": note or ""}
+        self._event(call, "transferred", now, agent_id=agent_id, to=target.describe())
+        old_leg = call.leg_id
+        in_conference = call.in_conference
+        self._end_agent_part(call, agent, now)
+        call.answered_by = None
+        call.in_conference = False
+        call.hold_started = None
+        call.held_s = 0.0
+        if in_conference and old_leg is not None:
+            # Through Bridge() the dialplan hangs the agent up (capture 08); in a
+            # conference the agent would stay in it alone.
+            self._spawn(self._hangup_leg(call, old_leg))
+        if target.kind == "number":
+            number = target.number or ""
+            leg_id = self._new_leg_id("outside", call)
+            call.phase = "outside"
+            call.party = Party(leg_id, None, number, "transfer", answered_at=now)
+            self._write(
+                "leg_added",
+                functools.partial(
+                    self._records.leg_added,
+                    call.call_id,
+                    leg_id,
+                    None,
+                    number,
+                    "transfer",
+                    _utc(now),
+                ),
+            )
+            self._write(
+                "leg_connected", functools.partial(self._records.leg_connected, leg_id, _utc(now))
+            )
+            return
+        call.phase = "waiting"
+        if target.kind == "queue":
+            call.queue = target.queue or call.queue
+            call.admitted_at = now
+            self._route(call, now)
+        elif colleague is not None:
+            self._offer_directly(call, colleague, now)
+
+    def _reserve(self, agent: LiveAgent, call: LiveCall) -> None:
+        """Held for this call before anything is sent, so the router cannot offer
+        the agent another call meanwhile."""
+        agent.call_id = call.call_id
+        self._set_state(agent, AgentState.RESERVED, None, self._clock())
+
+    def _unreserve(self, agent: LiveAgent, call: LiveCall) -> None:
+        if agent.call_id == call.call_id:
+            agent.call_id = None
+        if agent.state in (AgentState.RESERVED, AgentState.RINGING):
+            self._finish_agent_call(agent, self._clock())
+
+    def _offer_directly(self, call: LiveCall, agent: LiveAgent, now: float) -> None:
+        """A blind transfer to an agent: an offer like the router's, except that
+        the router does not hold the call meanwhile (``direct``); if it fails,
+        the call joins its queue at its original place."""
+        leg_id = self._new_leg_id("agentleg", call)
+        call.phase = "ringing"
+        call.direct = True
+        call.leg_id = leg_id
+        call.agent_id = agent.profile.agent_id
+        call.legs[leg_id] = agent.profile.agent_id
+        self._by_leg[leg_id] = call.call_id
+        rule = self._router.queue_rule(call.queue)
+        ring_timeout_s = rule.rule.ring_timeout_s if rule else 15.0
+        self._write(
+            "leg_added",
+            functools.partial(
+                self._records.leg_added,
+                call.call_id,
+                leg_id,
+                agent.profile.agent_id,
+                agent.profile.dial_string,
+                "transfer",
+                _utc(now),
+            ),
+        )
+        self._spawn(self._place_offer(call, agent, leg_id, ring_timeout_s))
+
+    async def _add_party(
+        self,
+        call_id: str,
+        agent_id: int,
+        target: TransferTarget,
+        *,
+        hold: bool,
+        note: str | None,
+    ) -> dict[str, Any]:
+        """Ring an agent or an outside number into the call's conference: with
+        the caller on hold (a consultation before an attended transfer) or
+        listening (a three-way conference)."""
+
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            if call.party is not None:
+                raise CallControlError("wrong_phase", "someone else is being added already")
+            if target.kind == "queue":
+                raise CallControlError(
+                    "bad_target", "a consultation or conference goes to an agent or a number"
+                )
+            colleague = None
+            if target.kind == "agent":
+                colleague = ready_colleague(self._agents, target.agent_id or 0, agent_id)
+                dial = colleague.profile.dial_string
+            else:
+                dial = outside_dial_string(target.number or "")
+            kind: LegKind = "consult" if hold else "conference"
+            leg_id = self._new_leg_id("party", call)
+            party = Party(leg_id, colleague.profile.agent_id if colleague else None, dial, kind)
+            agent = self._agents[agent_id]
+            if colleague is not None:
+                self._reserve(colleague, call)
+                call.legs[leg_id] = colleague.profile.agent_id
+            call.party = party
+            self._by_leg[leg_id] = call.call_id
+            call.transfer_note = {"from": agent.profile.name, "note": note or ""}
+            now = self._clock()
+            try:
+                await self._into_conference(call, dialer)
+                if hold:
+                    await self._hold_caller(call, dialer)
+                self._write(
+                    "leg_added",
+                    functools.partial(
+                        self._records.leg_added,
+                        call.call_id,
+                        leg_id,
+                        party.agent_id,
+                        dial,
+                        kind,
+                        _utc(now),
+                    ),
+                )
+                self._event(call, kind, now, agent_id=agent_id, to=target.describe(), leg_id=leg_id)
+                rule = self._router.queue_rule(call.queue)
+                await dialer.originate_conference_leg(
+                    leg_id=leg_id,
+                    call_id=call.call_id,
+                    linkedid=call.linkedid,
+                    target=dial,
+                    ring_timeout_s=rule.rule.ring_timeout_s if rule else 15.0,
+                    caller_id_number=call.caller_number,
+                    caller_id_name=call.caller_name,
+                    caller_channel=call.caller_channel,
+                )
+            except BaseException:
+                if call.party is party:
+                    self._party_gone(call, "unavailable", self._clock())
+                raise
+
+        return await self._control(call_id, agent_id, act)
+
+    async def complete_transfer(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            party = call.party
+            if party is None or party.answered_at is None:
+                raise CallControlError("wrong_phase", "nobody has answered the consultation yet")
+            await self._bring_caller_back(call, dialer)
+            old_leg = call.leg_id
+            self._hand_over(call, self._agents[agent_id], party, self._clock())
+            if old_leg is not None:
+                self._spawn(self._hangup_leg(call, old_leg))
+
+        return await self._control(call_id, agent_id, act)
+
+    async def join_parties(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            party = call.party
+            if party is None or party.answered_at is None:
+                raise CallControlError("wrong_phase", "nobody has answered the consultation yet")
+            if call.hold_started is None:
+                raise CallControlError("wrong_phase", "the caller is on the line already")
+            await self._bring_caller_back(call, dialer)
+            self._event(call, "joined", self._clock(), agent_id=agent_id, leg_id=party.leg_id)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def cancel_party(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            party = call.party
+            if party is None:
+                raise CallControlError("wrong_phase", "nobody is being added to this call")
+            await dialer.hangup_leg(party.leg_id)
+            if call.party is party:
+                self._party_gone(call, "canceled", self._clock())
+            await self._bring_caller_back(call, dialer)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
+        agent = self._agents[agent_id]
+        call_id = agent.last_call_id
+        if call_id is None:
+            raise CallControlError("wrong_phase", "no call to wrap up")
+        if disposition or notes:
+            self._write(
+                "wrap_up",
+                functools.partial(self._records.call_wrapped_up, call_id, disposition, notes),
+            )
+        if agent.state == AgentState.WRAP_UP:
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
+                agent.wrap_up_timer = None
+            self._finish_agent_call(agent, self._clock())
+        return self.agent_view(agent_id)
+
+    # -- added parties ------------------------------------------------------
+
+    def _party_ringing(self, call: LiveCall, party: Party, at: float) -> None:
+        if party.agent_id is not None:
+            agent = self._agents[party.agent_id]
+            if agent.state == AgentState.RESERVED:
+                self._set_state(agent, AgentState.RINGING, None, at)
+            self._notifier.to_agent(
+                party.agent_id, {"type": "call", "call_id": call.call_id, "status": "ringing"}
+            )
+            self._spawn(self._push_pop(call, party.agent_id, party.leg_id))
+        self._tell_agent(call, "party_ringing")
+
+    def _party_answered(self, leg_id: str, at: float) -> None:
+        call = self._call_of_leg(leg_id)
+        if call is None or call.party is None or call.party.leg_id != leg_id:
+            return
+        party = call.party
+        if party.answered_at is not None:
+            return
+        party.answered_at = at
+        if party.agent_id is not None:
+            agent = self._agents[party.agent_id]
+            agent.missed = 0
+            self._set_state(agent, AgentState.ON_CALL, None, at)
+            self._notifier.to_agent(
+                party.agent_id, {"type": "call", "call_id": call.call_id, "status": "talking"}
+            )
+        self._write(
+            "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
+        )
+        self._write("leg_connected", lambda: self._records.leg_connected(leg_id, _utc(at)))
+        self._event(call, "party_answered", at, leg_id=leg_id, agent_id=party.agent_id)
+        self._tell_agent(call, "party_talking")
+
+    def _party_gone(self, call: LiveCall, result: str, at: float) -> None:
+        """The added party is off the call: never answered (``result`` says why)
+        or hung up. Their agent is free again; the caller stays where they are."""
+        party = call.party
+        if party is None:
+            return
+        call.party = None
+        leg_id = party.leg_id
+        if party.answered_at is None:
+            self._write(
+                "offer_result", lambda: self._records.offer_result(leg_id, result, _utc(at))
+            )
+        else:
+            self._write(
+                "leg_left", functools.partial(self._records.leg_left, leg_id, _utc(at), 0.0)
+            )
+        self._event(call, "party_left", at, leg_id=leg_id, result=result)
+        if party.agent_id is not None:
+            agent = self._agents[party.agent_id]
+            if agent.call_id == call.call_id:
+                agent.call_id = None
+                self._notifier.to_agent(
+                    party.agent_id, {"type": "pop_withdrawn", "call_id": call.call_id}
+                )
+                self._finish_agent_call(agent, at)
+        self._tell_agent(call, "party_left")
+
+    def _party_left(self, call: LiveCall, at: float) -> None:
+        """The added party's leg hung up. A call that was handed over to an
+        outside number ends with them: the caller is hung up too."""
+        party = call.party
+        if party is None:
+            return
+        self._party_gone(call, "canceled", at)
+        if call.phase == "outside" and not call.caller_gone:
+            self._spawn(self._hangup_caller(call))
+
+    def _hand_over(self, call: LiveCall, agent: LiveAgent, party: Party, at: float) -> None:
+        """The agent leaves; the party who answered the consultation has the call
+        from now on (an agent: with its controls and, in the end, wrap-up)."""
+        self._event(
+            call, "transfer_completed", at, agent_id=agent.profile.agent_id, to=party.leg_id
+        )
+        self._end_agent_part(call, agent, at)
+        call.held_s = 0.0
+        if party.agent_id is None:
+            call.answered_by = None
+            call.phase = "outside"
+            return
+        call.party = None
+        call.agent_id = call.answered_by = party.agent_id
+        call.leg_id = party.leg_id
+        call.connected_at = party.answered_at
+        self._tell_agent(call, "talking")
+
+    def _agent_left_conference(self, call: LiveCall, agent: LiveAgent, at: float) -> None:
+        """The agent's leg hung up while the call is in its conference, where
+        Asterisk would leave the others waiting. Whoever answered a consultation
+        takes the call (as an attended transfer); a caller on hold goes back in
+        line at their place; a caller left alone is hung up."""
+        party = call.party
+        if party is not None and party.answered_at is not None:
+            self._hand_over(call, agent, party, at)
+            if call.hold_started is not None:
+                self._spawn(self._resume_after_hand_over(call))
+            return
+        if party is not None:
+            self._spawn(self._hangup_leg(call, party.leg_id))
+            self._party_gone(call, "canceled", at)
+        on_hold = call.hold_started is not None
+        self._end_agent_part(call, agent, at)
+        if on_hold and not call.caller_gone:
+            self._event(call, "requeued", at, agent_id=agent.profile.agent_id)
+            call.answered_by = None
+            call.in_conference = False
+            call.hold_started = None
+            call.phase = "waiting"
+            call.admitted_at = at
+            self._route(call, at)
+        else:
+            self._spawn(self._hangup_caller(call))
+
+    async def _resume_after_hand_over(self, call: LiveCall) -> None:
+        dialer = self._dialers.get(call.pbx)
+        if dialer is None:
+            return
+        try:
+            await self._bring_caller_back(call, dialer)
+        except Exception as exc:
+            log.error(
+                "the held caller could not be brought back", call_id=call.call_id, error=str(exc)
+            )
+
+    async def _hangup_caller(self, call: LiveCall) -> None:
+        dialer = self._dialers.get(call.pbx)
+        if dialer is None:
+            return
+        try:
+            await dialer.hangup_caller(caller_channel=call.caller_channel)
+        except Exception as exc:
+            log.warning("hanging up the caller failed", call_id=call.call_id, error=str(exc))
 
     # -- agents -------------------------------------------------------------
 
@@ -809,7 +1407,10 @@ class Orchestrator:
             return None
         if call.pop.exception() is not None:
             return None
-        return {**call.pop.result(), "routed_because": self._routed_because(call, agent_id)}
+        pop = {**call.pop.result(), "routed_because": self._routed_because(call, agent_id)}
+        if call.transfer_note is not None:
+            pop["transfer"] = call.transfer_note
+        return pop
 
     def agent_ids(self) -> list[int]:
         return sorted(self._agents)
@@ -829,6 +1430,24 @@ class Orchestrator:
 
     def _write(self, step: str, write: Callable[[], Any]) -> None:
         self._writer.submit(step, write)
+
+    def _event(self, call: LiveCall, kind: str, at: float, **detail: object) -> None:
+        """One step of the call's append-only event log."""
+        self._write(
+            "call_event",
+            functools.partial(self._records.call_event, call.call_id, kind, _utc(at), detail),
+        )
+
+    def _new_leg_id(self, prefix: str, call: LiveCall) -> str:
+        return f"{prefix}-{call.call_id}-{self._run}{next(self._leg_numbers)}"
+
+    @staticmethod
+    def _held_so_far(call: LiveCall, at: float) -> float:
+        """Hold time of the agent now on the call, a hold in progress included."""
+        held = call.held_s
+        if call.hold_started is not None:
+            held += max(0.0, at - call.hold_started)
+        return held
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)

@@ -5,9 +5,10 @@ The orchestrator decides; these do the I/O. Tests pass in-memory fakes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 class Dialer(Protocol):
@@ -66,6 +67,61 @@ class Dialer(Protocol):
         ``OfferNotPlaced`` when the PBX refused or could not be reached."""
         ...
 
+    # -- call control (agents' hold, transfer, conference, hang up) ---------------
+
+    async def move_to_conference(
+        self, *, call_id: str, caller_channel: str, agent_leg_id: str
+    ) -> None:
+        """Take a call talking through ``Bridge()`` (``callcenter-connect``) into
+        its own ConfBridge, named ``call_id``, without dropping either side.
+
+        Setvar ``CC_CALL_ID=<call_id>`` on the caller and ``CC_AFTER_BRIDGE=conf``
+        on the channel carrying ``agent_leg_id``, then Redirect the caller into
+        ``callcenter-conf``: the agent's ``Bridge()`` returns (capture 08), and
+        ``callcenter-connect`` sends a leg marked so into the same conference
+        instead of hanging it up. Raises ``OfferNotPlaced`` when refused, when the
+        leg has no live channel, or when the link is down (``link_down``)."""
+        ...
+
+    async def redirect_caller(
+        self, *, call_id: str, caller_channel: str, destination: str, number: str = ""
+    ) -> None:
+        """Move an answered caller: ``hold`` -> ``callcenter-wait`` (hold music,
+        capture 16); ``conference`` -> Setvar ``CC_CALL_ID`` then
+        ``callcenter-conf`` (back from hold, capture 16); ``outbound`` ->
+        ``callcenter-outbound`` with ``number`` (digits, optional leading +) as
+        the extension: a blind transfer to an outside number; ``wait`` ->
+        ``callcenter-wait`` to be offered again (a blind transfer to a queue or an
+        agent, capture 08). Raises ``OfferNotPlaced`` as above."""
+        ...
+
+    async def originate_conference_leg(
+        self,
+        *,
+        leg_id: str,
+        call_id: str,
+        linkedid: str,
+        target: str,
+        ring_timeout_s: float,
+        caller_id_number: str,
+        caller_id_name: str,
+        caller_channel: str,
+    ) -> None:
+        """Ring ``target`` (an agent's dial string, or ``Local/<number>@callcenter-outbound``
+        for an outside number) into the call's conference ``callcenter-conf``
+        with ``CC_CALL_ID`` (capture 16, a consulted agent or a third party).
+        Announced to the tracker like an offer, so its ringing, answer
+        (``AgentLegAnswered``), failure and hang-up come back as domain events
+        for ``leg_id``; ``caller_channel`` (the call's caller) is how the tracker
+        ties the leg to its call, as Linkedids are not merged in a conference.
+        Raises ``OfferNotPlaced`` like ``originate_agent_leg``."""
+        ...
+
+    async def hangup_caller(self, *, caller_channel: str) -> None:
+        """Hang up the caller's channel: the agent ended the call. Nothing
+        happens when it is gone already."""
+        ...
+
 
 class OfferNotPlaced(Exception):
     """The Originate (an offer's, or a supervisor's leg) was not accepted; nothing
@@ -77,6 +133,12 @@ class OfferNotPlaced(Exception):
     def __init__(self, message: str, *, link_down: bool = False) -> None:
         super().__init__(message)
         self.link_down = link_down
+
+
+#: How a leg joined the call: routed to the agent (``offer``), a blind
+#: transfer's new party (``transfer``), a party consulted before an attended
+#: transfer (``consult``) or added to a three-way call (``conference``).
+LegKind = Literal["offer", "transfer", "consult", "conference"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +189,46 @@ class CallRecords(Protocol):
     async def agent_state_changed(
         self, agent_id: int, state: str, reason: str | None, at: datetime
     ) -> None: ...
+
+    async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
+        """The agent's disposition and notes for a call they talked on."""
+        ...
+
+    # -- legs and the event log (transfers, conferences, holds) -----------------
+
+    async def leg_added(
+        self,
+        call_id: str,
+        leg_id: str,
+        agent_id: int | None,
+        target: str,
+        kind: LegKind,
+        at: datetime,
+    ) -> None:
+        """A leg other than a routed offer: a transfer to an agent or a number, a
+        consulted party, a conference member. ``agent_id`` None for a number.
+        Stored beside the offers (``offer_result`` ends it like an offer)."""
+        ...
+
+    async def leg_connected(self, leg_id: str, at: datetime) -> None:
+        """The leg's party started talking on the call (their credit starts)."""
+        ...
+
+    async def leg_left(self, leg_id: str, at: datetime, held_s: float) -> None:
+        """The leg's party left the call (their credit ends); ``held_s``: how long
+        the caller was on hold while this party had the call."""
+        ...
+
+    async def call_event(
+        self, call_id: str, kind: str, at: datetime, detail: Mapping[str, object]
+    ) -> None:
+        """Append one step to the call's event log, which is never updated nor
+        deleted. ``detail`` is JSON-ready (ids, reasons, targets, no secrets)."""
+        ...
+
+    async def last_agent_states(self) -> dict[int, tuple[str, str | None, datetime]]:
+        """Each agent's latest recorded state, reason and time (restart)."""
+        ...
 
 
 class PopBuilder(Protocol):

@@ -21,6 +21,7 @@ from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
 from callcenter.web.hub import Hub
 from callcenter.web.routes_api import api_router
+from callcenter.web.routes_calls import calls_router
 from callcenter.web.routes_health import health_router
 from callcenter.web.routes_pages import STATIC_DIR, pages_router
 from callcenter.web.routes_ws import ws_router
@@ -66,6 +67,7 @@ def create_web_app(
     app.add_middleware(SecurityHeaders)
     app.include_router(health_router())
     app.include_router(api_router())
+    app.include_router(calls_router())
     app.include_router(ws_router())
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -132,7 +132,7 @@ async def me(principal: AnyPrincipal) -> dict[str, Any]:
 
 
 async def my_agent(principal: AgentPrincipal, request: Request) -> dict[str, Any]:
-    agent_id = _agent_id(principal)
+    agent_id = agent_id_of(principal)
     try:
         view = web_context(request).desk.agent_view(agent_id)
     except KeyError:
@@ -143,7 +143,7 @@ async def my_agent(principal: AgentPrincipal, request: Request) -> dict[str, Any
 async def set_my_state(
     body: StateRequest, principal: AgentPrincipal, request: Request
 ) -> dict[str, Any]:
-    agent_id = _agent_id(principal)
+    agent_id = agent_id_of(principal)
     try:
         view = await web_context(request).desk.set_agent_state(
             agent_id, AgentState(body.state), body.reason
@@ -205,7 +205,7 @@ async def supervision_events(
     return {"events": [supervision_event_json(event) for event in await trail.recent(limit)]}
 
 
-def _agent_id(principal: Principal) -> int:
+def agent_id_of(principal: Principal) -> int:
     if principal.agent_id is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this user is not linked to an agent")
     return principal.agent_id
