@@ -87,6 +87,8 @@ class LiveCall:
     transfer_note: dict[str, Any] | None = None
     #: the agent asked to hang up (the record says the agent ended it)
     ended_by_agent: bool = False
+    #: taken over from an earlier run: its legs that reached an agent
+    earlier_legs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -101,6 +101,7 @@ MISSED_OFFER_REASON = {
 NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_down"})
 LOST: Final = "lost_during_disconnect"
 PHONE_UNREACHABLE = "phone unreachable"
+RESUMING = "resuming after a restart"
 
 
 class Orchestrator:
@@ -120,10 +121,13 @@ class Orchestrator:
         awaiting_resync: Iterable[str] = (),
         open_calls: Iterable[OpenCall] = (),
         supervision_log: SupervisionLog | None = None,
+        agent_states: Mapping[int, tuple[str, str | None, datetime]] | None = None,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open.
-        ``supervision_log``: the audit trail; without one nobody may supervise."""
+        ``supervision_log``: the audit trail; without one nobody may supervise.
+        ``agent_states``: each agent's last recorded state, to carry on from
+        after a restart (``start`` applies them)."""
         self._router = Router(rules)
         self._rules_version = rules_version
         self._dialers = dict(dialers)
@@ -149,11 +153,39 @@ class Orchestrator:
             (c.pbx, c.linkedid): c for c in open_calls
         }
         self._supervision = SupervisionDesk(supervision_log, clock)
+        self._agent_states = dict(agent_states or {})
+        #: agents who were working a call when an earlier run stopped: kept out
+        #: of routing until every PBX has said what is still going on
+        self._resuming: set[int] = set()
 
     # -- lifecycle ----------------------------------------------------------
 
     def start(self) -> None:
         self._writer.start()
+        for agent_id, (state, reason, at) in self._agent_states.items():
+            agent = self._agents.get(agent_id)
+            if agent is not None:
+                self._restore_agent(agent, AgentState(state), reason, at.timestamp())
+        self._agent_states.clear()
+
+    def _restore_agent(
+        self, agent: LiveAgent, state: AgentState, reason: str | None, since: float
+    ) -> None:
+        """Carry on from an earlier run: Ready and Not Ready agents stay so (since
+        when they were); agents who were working a call wait, Not Ready, until
+        the PBXs have said whether that call still goes on (it is then theirs
+        again) or not (they are then Ready)."""
+        if state == AgentState.LOGGED_OUT:
+            return
+        if state in (AgentState.READY, AgentState.NOT_READY):
+            agent.state, agent.since = state, since
+            agent.reason = reason if state == AgentState.NOT_READY else None
+            facts = agent_facts(agent, _utc(since).date())
+            if state == AgentState.READY:
+                self._apply(self._router.agent_available(facts, self._clock()))
+            return
+        self._resuming.add(agent.profile.agent_id)
+        self._set_state(agent, AgentState.NOT_READY, RESUMING, self._clock())
 
     async def stop(self) -> None:
         self._alarm.cancel()
@@ -225,6 +257,9 @@ class Orchestrator:
             account=event.account,
             enqueued_at=earlier.enqueued_at.timestamp() if earlier else event.at,
         )
+        if earlier is not None:
+            call.ever_answered = earlier.answered
+            call.earlier_legs = dict(earlier.legs)
         self._calls[call.call_id] = call
         self._by_linkedid[(call.pbx, call.linkedid)] = call.call_id
         # The CRM lookup starts now so the pop is ready when an agent rings.
@@ -293,7 +328,7 @@ class Orchestrator:
                 # The tracker ends what is gone; this only guards against a call
                 # it never knew (taken over from the database, say).
                 self._call_ended(ev.CallEnded(call.pbx, call.linkedid, None, event.at, LOST))
-            elif call.held and not call.caller_gone:
+            elif call.held and not call.caller_gone and call.phase == "waiting":
                 self._route(call, event.at)
         for key, orphan in list(self._orphans.items()):
             if orphan.pbx == event.pbx:
@@ -303,6 +338,12 @@ class Orchestrator:
                     "call_ended",
                     functools.partial(end, orphan.call_id, LOST, None, None, _utc(event.at)),
                 )
+        if not self._out_of_step:
+            for agent_id in sorted(self._resuming):
+                agent = self._agents[agent_id]
+                if agent.call_id is None and agent.reason == RESUMING:
+                    self._set_state(agent, AgentState.READY, None, event.at)
+            self._resuming.clear()
         log.info("PBX link in step", pbx=event.pbx, restarted=event.restarted)
 
     def _phone_reachability(self, event: ev.PhoneReachability) -> None:
@@ -368,6 +409,8 @@ class Orchestrator:
 
     def _leg_answered(self, leg_id: str, at: float) -> None:
         call = self._call_of_leg(leg_id)
+        if call is None:
+            call = self._adopt_talking_leg(leg_id)
         if call is None or call.leg_id != leg_id or call.agent_id is None:
             return
         if call.phase == "talking":
@@ -406,6 +449,30 @@ class Orchestrator:
         self._notifier.to_agent(
             agent.profile.agent_id, {"type": "call", "call_id": call.call_id, "status": "talking"}
         )
+
+    def _adopt_talking_leg(self, leg_id: str) -> LiveCall | None:
+        """A leg of an earlier run found bridged with its caller (the resync after
+        a restart): its agent is on that call again, and the call is theirs."""
+        call = next((c for c in self._calls.values() if leg_id in c.earlier_legs), None)
+        if call is None or call.phase != "waiting" or call.leg_id is not None:
+            return None
+        agent = self._agents.get(call.earlier_legs[leg_id])
+        if agent is None or agent.call_id is not None:
+            return None
+        self._apply(self._router.call_left(call.call_id, self._clock()))
+        self._resuming.discard(agent.profile.agent_id)
+        call.held = False
+        call.phase = "ringing"
+        call.leg_id = leg_id
+        call.agent_id = agent.profile.agent_id
+        call.legs[leg_id] = agent.profile.agent_id
+        self._by_leg[leg_id] = call.call_id
+        agent.call_id = call.call_id
+        # The PBX's word is the truth here: the agent is talking, whatever state
+        # the earlier run left them in, so no transition check applies.
+        agent.state = AgentState.RINGING
+        log.info("talking call taken over", call_id=call.call_id, leg_id=leg_id)
+        return call
 
     def _leg_failed(self, event: ev.AgentLegFailed) -> None:
         call = self._call_of_leg(event.leg_id)

@@ -6,7 +6,7 @@ The orchestrator decides; these do the I/O. Tests pass in-memory fakes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -151,6 +151,11 @@ class OpenCall:
     linkedid: str
     queue: str
     enqueued_at: datetime
+    #: an agent had answered it (its record keeps that first answer)
+    answered: bool = False
+    #: its legs that reached an agent (offers, transfers, consultations):
+    #: leg id -> agent id, so a leg found talking on the PBX names its agent
+    legs: Mapping[str, int] = field(default_factory=dict)
 
 
 class CallRecords(Protocol):
