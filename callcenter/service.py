@@ -175,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
                 records=recorder,
                 awaiting_resync=links.keys(),
                 open_calls=await recorder.open_calls(),
+                agent_states=await recorder.last_agent_states(),
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=hub,
                 supervision_log=supervision_audit,

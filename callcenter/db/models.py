@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -197,23 +198,42 @@ class CallRecord(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     agent_target: Mapped[str | None] = mapped_column(String(128))
     ended_by: Mapped[str | None] = mapped_column(String(16))
+    #: seconds the caller spent on hold, summed over the legs (``leg_left``)
+    hold_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     offers: Mapped[list[CallOffer]] = relationship(lazy="selectin", order_by="CallOffer.offered_at")
 
 
 class CallOffer(Base):
-    """One agent leg we originated for a call, and how it ended."""
+    """One leg of a call: an agent leg we originated (``offer``), or a party that
+    joined later by a transfer, a consultation or a conference (``kind``).
+
+    A call keeps one ``call_records`` row however many people it passes through;
+    each leg says when its party talked (``answered_at`` to ``left_at``) so each
+    agent is credited with their own part only. ``agent_id`` is None for a leg
+    to an outside number. ``result`` and ``ended_at`` are the ringing's outcome
+    (``offer_result``); the talk is ``answered_at``..``left_at``.
+    """
 
     __tablename__ = "call_offers"
+    __table_args__ = (
+        CheckConstraint("kind IN ('offer', 'transfer', 'consult', 'conference')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("call_records.id"), index=True)
     leg_id: Mapped[str] = mapped_column(String(96), unique=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     agent_target: Mapped[str] = mapped_column(String(128))
     offered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     result: Mapped[str | None] = mapped_column(String(32))
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(16), default="offer", server_default="offer")
+    #: the party started talking on the call (indexed: talk-time reports by day)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: seconds the caller was on hold while this leg's party had the call
+    held_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class AgentStateChange(Base):
@@ -272,3 +292,23 @@ class SupervisionEventRow(Base):
     outcome: Mapped[str] = mapped_column(String(64))
     #: the supervisor leg's ChannelId, to find it in the PBX's own records
     spy_leg_id: Mapped[str | None] = mapped_column(String(96))
+
+
+class CallEventRow(Base):
+    """One step of a call's life (queued, offered, held, transferred...), in order.
+
+    Append-only like ``supervision_events``: the migration adds triggers that
+    refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL), so the log is a
+    trustworthy account of what happened. No foreign key to ``call_records``:
+    a step is logged even when its call's record could not be written.
+    """
+
+    __tablename__ = "call_events"
+    __table_args__ = (Index("ix_call_events_call_time", "call_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    #: a JSON object (ids, reasons, targets)
+    detail: Mapped[str] = mapped_column(Text, default="{}")

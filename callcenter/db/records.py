@@ -9,16 +9,25 @@ the record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.db.models import AgentStateChange, CallOffer, CallRecord, Interaction
+from callcenter.db.models import (
+    AgentStateChange,
+    CallEventRow,
+    CallOffer,
+    CallRecord,
+    Interaction,
+)
 from callcenter.db.session import Sessions
-from callcenter.orchestration.ports import OpenCall
+from callcenter.orchestration.ports import LegKind, OpenCall
 
 log = structlog.get_logger(__name__)
 
@@ -29,12 +38,20 @@ MAX_WRAP_UP_NOTES = 4000
 
 @dataclass(frozen=True, slots=True)
 class OfferView:
+    """One leg of a call. The fields after ``ended_at`` came with transfers and
+    conferences (migration 0007); they have defaults so older callers still work."""
+
     leg_id: str
-    agent_id: int
+    #: None for a leg to an outside number
+    agent_id: int | None
     agent_target: str
     result: str | None
     offered_at: datetime
     ended_at: datetime | None
+    kind: str = "offer"
+    answered_at: datetime | None = None
+    left_at: datetime | None = None
+    held_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +71,32 @@ class CallRecordView:
     offers: list[OfferView]
     pbx: str = ""
     linkedid: str = ""
+    #: seconds on hold over the whole call, every leg's hold added up
+    hold_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LegCredit:
+    """What one party of a call is credited with: talk from when they started
+    talking to when they left (hold they put the caller on included, and also
+    given apart as ``held_s``)."""
+
+    leg_id: str
+    agent_id: int | None
+    kind: str
+    talk_s: float
+    held_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEventView:
+    """One step of a call's event log, as written."""
+
+    id: int
+    call_id: str
+    at: datetime
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 LOST = "lost_during_disconnect"
@@ -176,12 +219,33 @@ class CallRecorder:
         """Calls recorded as started and never as ended, oldest first: at start-up
         they are matched against what the PBX still has."""
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(CallRecord)
-                .where(CallRecord.ended_at.is_(None))
-                .order_by(CallRecord.enqueued_at)
-            )
-            return [OpenCall(r.id, r.pbx, r.linkedid, r.queue, r.enqueued_at) for r in rows.all()]
+            rows = (
+                await session.scalars(
+                    select(CallRecord)
+                    .where(CallRecord.ended_at.is_(None))
+                    .order_by(CallRecord.enqueued_at)
+                )
+            ).all()
+            legs: dict[str, dict[str, int]] = {}
+            for call_id, leg_id, agent_id in await session.execute(
+                select(CallOffer.call_id, CallOffer.leg_id, CallOffer.agent_id)
+                .join(CallRecord, CallRecord.id == CallOffer.call_id)
+                .where(CallRecord.ended_at.is_(None), CallOffer.agent_id.is_not(None))
+            ):
+                if agent_id is not None:
+                    legs.setdefault(call_id, {})[leg_id] = agent_id
+            return [
+                OpenCall(
+                    r.id,
+                    r.pbx,
+                    r.linkedid,
+                    r.queue,
+                    r.enqueued_at,
+                    answered=r.answered_at is not None,
+                    legs=legs.get(r.id, {}),
+                )
+                for r in rows
+            ]
 
     async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
         """Store the agent's disposition and notes on the call's history entry.
@@ -207,6 +271,89 @@ class CallRecorder:
     ) -> None:
         async with self._sessions.begin() as session:
             session.add(AgentStateChange(agent_id=agent_id, state=state, reason=reason, at=at))
+
+    # -- legs and the event log (transfers, conferences, holds) -----------------
+
+    async def leg_added(
+        self,
+        call_id: str,
+        leg_id: str,
+        agent_id: int | None,
+        target: str,
+        kind: LegKind,
+        at: datetime,
+    ) -> None:
+        """A leg beside the routed offers; one reported again (after a restart)
+        keeps what was first written."""
+        async with self._sessions.begin() as session:
+            if await _offer(session, leg_id) is not None:
+                return
+            session.add(
+                CallOffer(
+                    call_id=call_id,
+                    leg_id=leg_id,
+                    agent_id=agent_id,
+                    agent_target=target,
+                    offered_at=at,
+                    kind=kind,
+                )
+            )
+
+    async def leg_connected(self, leg_id: str, at: datetime) -> None:
+        """The first report wins: a leg's credit starts when its party first talked."""
+        async with self._sessions.begin() as session:
+            leg = await _offer(session, leg_id)
+            if leg is None:
+                log.warning("connected leg not recorded", leg_id=leg_id)
+            elif leg.answered_at is None:
+                leg.answered_at = at
+
+    async def leg_left(self, leg_id: str, at: datetime, held_s: float) -> None:
+        """The first report wins, so the call's hold total counts each leg once."""
+        async with self._sessions.begin() as session:
+            leg = await _offer(session, leg_id)
+            if leg is None:
+                log.warning("departed leg not recorded", leg_id=leg_id)
+                return
+            if leg.left_at is not None:
+                return
+            held = max(0.0, held_s)
+            leg.left_at, leg.held_s = at, held
+            record = await session.get(CallRecord, leg.call_id)
+            if record is not None and held:
+                record.hold_s += held
+
+    async def call_event(
+        self, call_id: str, kind: str, at: datetime, detail: Mapping[str, object]
+    ) -> None:
+        # default=str: a stray datetime or enum in a detail must not lose the step
+        text = json.dumps(dict(detail), default=str, sort_keys=True, ensure_ascii=False)
+        async with self._sessions.begin() as session:
+            session.add(CallEventRow(call_id=call_id, at=at, kind=kind, detail=text))
+
+    async def last_agent_states(self) -> dict[int, tuple[str, str | None, datetime]]:
+        """Each agent's newest state row; rows at the same instant go by id (the
+        one written last wins). One window query, the same on both backends."""
+        newest = (
+            select(
+                AgentStateChange.agent_id,
+                AgentStateChange.state,
+                AgentStateChange.reason,
+                AgentStateChange.at,
+                func.row_number()
+                .over(
+                    partition_by=AgentStateChange.agent_id,
+                    order_by=(AgentStateChange.at.desc(), AgentStateChange.id.desc()),
+                )
+                .label("rank"),
+            )
+        ).subquery()
+        query = select(newest.c.agent_id, newest.c.state, newest.c.reason, newest.c.at).where(
+            newest.c.rank == 1
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return {row.agent_id: (row.state, row.reason, row.at) for row in rows}
 
 
 async def _offer(session: AsyncSession, leg_id: str) -> CallOffer | None:
@@ -241,9 +388,91 @@ async def get_call(sessions: Sessions, call_id: str) -> CallRecordView | None:
             answered_at=record.answered_at,
             ended_at=record.ended_at,
             offers=[
-                OfferView(o.leg_id, o.agent_id, o.agent_target, o.result, o.offered_at, o.ended_at)
+                OfferView(
+                    o.leg_id,
+                    o.agent_id,
+                    o.agent_target,
+                    o.result,
+                    o.offered_at,
+                    o.ended_at,
+                    kind=o.kind,
+                    answered_at=o.answered_at,
+                    left_at=o.left_at,
+                    held_s=o.held_s,
+                )
                 for o in offers
             ],
             pbx=record.pbx,
             linkedid=record.linkedid,
+            hold_s=record.hold_s,
         )
+
+
+def _talk_s(answered_at: datetime, left_at: datetime | None, end: datetime | None) -> float:
+    """A leg's talk: until it left, else until the call ended (a leg still on when
+    the call ended, or whose departure was never reported), else nothing yet."""
+    until = left_at or end
+    return 0.0 if until is None else max(0.0, (until - answered_at).total_seconds())
+
+
+async def leg_credit(
+    sessions: Sessions, call_id: str, *, now: datetime | None = None
+) -> list[LegCredit]:
+    """Each party's part of a call, in the order they started talking. Legs that
+    never talked (an offer not answered) earn nothing and are left out; ``now``
+    stands in for the end of a call still in progress."""
+    query = (
+        select(CallOffer, CallRecord.ended_at)
+        .join(CallRecord, CallRecord.id == CallOffer.call_id)
+        .where(CallOffer.call_id == call_id, CallOffer.answered_at.is_not(None))
+        .order_by(CallOffer.answered_at, CallOffer.id)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+    credits = []
+    for leg, call_ended_at in rows:
+        if leg.answered_at is None:  # excluded by the query; narrows the type
+            continue
+        talk = _talk_s(leg.answered_at, leg.left_at, call_ended_at or now)
+        credits.append(LegCredit(leg.leg_id, leg.agent_id, leg.kind, talk, leg.held_s))
+    return credits
+
+
+async def agent_talk_totals(
+    sessions: Sessions, since: datetime, until: datetime
+) -> dict[int, float]:
+    """Seconds each agent talked on legs they picked up in ``[since, until)``.
+
+    Per leg, not per call: on a transferred call each agent gets their own
+    part. A leg counts wholly in the period it started in, so a report by day
+    never splits one conversation. Legs to outside numbers count for no one.
+    """
+    query = (
+        select(CallOffer.agent_id, CallOffer.answered_at, CallOffer.left_at, CallRecord.ended_at)
+        .join(CallRecord, CallRecord.id == CallOffer.call_id)
+        .where(
+            CallOffer.agent_id.is_not(None),
+            CallOffer.answered_at >= since,
+            CallOffer.answered_at < until,
+        )
+    )
+    totals: dict[int, float] = {}
+    async with sessions() as session:
+        for agent_id, answered_at, left_at, call_ended_at in await session.execute(query):
+            if agent_id is None or answered_at is None:  # excluded by the query
+                continue
+            talk = _talk_s(answered_at, left_at, call_ended_at)
+            totals[agent_id] = totals.get(agent_id, 0.0) + talk
+    return totals
+
+
+async def call_events(sessions: Sessions, call_id: str) -> list[CallEventView]:
+    """A call's event log in the order things happened (written order on a tie)."""
+    query = (
+        select(CallEventRow)
+        .where(CallEventRow.call_id == call_id)
+        .order_by(CallEventRow.at, CallEventRow.id)
+    )
+    async with sessions() as session:
+        rows = (await session.scalars(query)).all()
+    return [CallEventView(r.id, r.call_id, r.at, r.kind, json.loads(r.detail)) for r in rows]

@@ -196,7 +196,7 @@ async def test_blind_transfer_to_a_queue_keeps_the_callers_place_and_credits_eac
 
     rig.o.handle(ev.AgentLegRinging(PBX, LINKEDID, carol_leg, CAROL.dial_string, 1021.0))
     await rig.o.settle()
-    [(to, pop)] = [(a, m) for a, m in rig.notifier.of_type("pop") if a == CAROL.agent_id]
+    [pop] = [m for a, m in rig.notifier.of_type("pop") if a == CAROL.agent_id]
     assert pop["pop"]["transfer"] == {"from": "Alice Agent", "note": "billing question"}
     # Alice's own leg ending now changes nothing.
     rig.o.handle(ev.AgentHungUp(PBX, LINKEDID, alice_leg, ALICE.dial_string, 1021.0))
@@ -425,7 +425,7 @@ async def test_hang_up_through_bridge_hangs_up_the_agents_leg_and_the_record_say
 
 
 async def test_wrap_up_done_saves_the_disposition_and_makes_the_agent_ready(rig: Rig) -> None:
-    call_id, leg = await rig.talking_call()
+    call_id, _ = await rig.talking_call()
     with pytest.raises(CallControlError):
         await rig.o.wrap_up_done(BOB.agent_id, "sale", "")
     await rig.caller_hangs_up(1030.0)

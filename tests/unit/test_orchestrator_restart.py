@@ -15,7 +15,7 @@ from callcenter.orchestration.orchestrator import RESUMING, Orchestrator
 from callcenter.orchestration.ports import OpenCall
 from routing import QueueRule, RoutingRules
 from tests.unit.test_orchestrator import FakeNotifier, FakeRecords, fake_pop
-from tests.unit.test_orchestrator_call_control import ALICE, BOB, CAROL, CALLER, PBX, ControlDialer
+from tests.unit.test_orchestrator_call_control import ALICE, BOB, CALLER, CAROL, PBX, ControlDialer
 
 LINKEDID = "pbx1-1.0"
 BEFORE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
