@@ -14,7 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-OfferFailure = Literal["no_answer", "busy", "unavailable", "canceled", "lost_during_disconnect"]
+#: ``congestion``: the network, not the agent's phone, refused (OriginateResponse
+#: Reason 8, or Hangup cause 34 / 38). ``unconfirmed``: the far end answered but
+#: never reached ``Bridge()`` while the caller waited (asked to press 1, it did not:
+#: a voicemail that picked up, or a person who declined).
+OfferFailure = Literal[
+    "no_answer",
+    "busy",
+    "unavailable",
+    "congestion",
+    "unconfirmed",
+    "canceled",
+    "lost_during_disconnect",
+]
 CallPhase = Literal["waiting", "ringing", "talking"]
 Party = Literal["caller", "agent"]
 #: ``hangup``: we saw it end. ``lost_during_disconnect``: it was gone when the link
@@ -144,6 +156,34 @@ class LinkResynced:
     live_calls: frozenset[str]
     restarted: bool
     at: float
+    #: agent legs of an earlier run still up but bridged to nobody (ringing, or
+    #: answered into an empty bridge): never ours again, to be hung up
+    stale_legs: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """The waiting caller of call ``linkedid`` asked to be called back at
+    ``number`` (``UserEvent: CallCenterCallback`` from ``[callcenter-callback]``)
+    and is about to hang up: the call keeps its place in line without them."""
+
+    pbx: str
+    linkedid: str
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerUnreached:
+    """A callback's agent leg (``leg_id``, whose Linkedid is the attempt's) was
+    answered by the agent, but the customer it then dialled never answered
+    (``reason``: ``no_answer``, ``busy``, ``congestion``, ``unavailable``)."""
+
+    pbx: str
+    linkedid: str
+    leg_id: str
+    reason: str
+    at: float
 
 
 DomainEvent = (
@@ -158,4 +198,6 @@ DomainEvent = (
     | PhoneReachability
     | LinkDown
     | LinkResynced
+    | CallbackRequested
+    | CustomerUnreached
 )

@@ -89,6 +89,14 @@ class LiveCall:
     ended_by_agent: bool = False
     #: taken over from an earlier run: its legs that reached an agent
     earlier_legs: dict[str, int] = field(default_factory=dict)
+    #: the caller asked to be called back at this number (and may have hung up)
+    callback_number: str | None = None
+    #: the Linkedid of the callback attempt in progress (its agent leg's id)
+    callback_linkedid: str | None = None
+    #: callback attempts where the customer did not answer
+    callback_attempts: int = 0
+    #: the next callback attempt, after one the customer did not answer
+    callback_timer: asyncio.TimerHandle | None = None
 
 
 @dataclass

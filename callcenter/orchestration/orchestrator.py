@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -102,6 +103,8 @@ NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_do
 LOST: Final = "lost_during_disconnect"
 PHONE_UNREACHABLE = "phone unreachable"
 RESUMING = "resuming after a restart"
+#: a number a callback may dial: an optional +, then 3 to 20 digits
+CALLBACK_NUMBER: Final = re.compile(r"\+?[0-9]{3,20}\Z")
 
 
 class Orchestrator:
@@ -122,6 +125,8 @@ class Orchestrator:
         open_calls: Iterable[OpenCall] = (),
         supervision_log: SupervisionLog | None = None,
         agent_states: Mapping[int, tuple[str, str | None, datetime]] | None = None,
+        callback_retry_s: float = 300.0,
+        callback_attempts: int = 3,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open.
@@ -154,6 +159,8 @@ class Orchestrator:
         }
         self._supervision = SupervisionDesk(supervision_log, clock)
         self._agent_states = dict(agent_states or {})
+        self._callback_retry_s = callback_retry_s
+        self._callback_attempts = callback_attempts
         #: agents who were working a call when an earlier run stopped: kept out
         #: of routing until every PBX has said what is still going on
         self._resuming: set[int] = set()
@@ -192,6 +199,9 @@ class Orchestrator:
         for agent in self._agents.values():
             if agent.wrap_up_timer is not None:
                 agent.wrap_up_timer.cancel()
+        for call in self._calls.values():
+            if call.callback_timer is not None:
+                call.callback_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -240,6 +250,10 @@ class Orchestrator:
                 self._link_resynced(event)
             case ev.PhoneReachability():
                 self._phone_reachability(event)
+            case ev.CallbackRequested():
+                self._callback_requested(event)
+            case ev.CustomerUnreached():
+                self._customer_unreached(event)
 
     def _call_arrived(self, event: ev.CallArrived) -> None:
         key = (event.pbx, event.linkedid)
@@ -488,6 +502,9 @@ class Orchestrator:
         self._write("offer_result", lambda: self._records.offer_result(leg_id, reason, _utc(at)))
         if call.leg_id != leg_id or agent_id is None:
             return
+        if call.callback_linkedid == leg_id:
+            self._by_linkedid.pop((call.pbx, leg_id), None)
+            call.callback_linkedid = None
         call.leg_id = None
         call.agent_id = None
         agent = self._agents[agent_id]
@@ -499,10 +516,13 @@ class Orchestrator:
             if call.pbx in self._out_of_step:
                 self._apply(self._router.call_left(call.call_id, at))
                 call.held = True
-            elif call.direct:
-                # A transfer to this agent failed: the router never held the
-                # call, so it joins its queue, still at its original place.
+            elif call.direct or reason in NOT_THE_AGENTS_FAULT:
+                # A transfer to this agent failed (the router never held the
+                # call), or the offer failed through no fault of the agent's (who
+                # may be offered it again): it joins its queue afresh, still at
+                # its original place.
                 call.direct = False
+                self._apply(self._router.call_left(call.call_id, at))
                 self._route(call, at)
             else:
                 self._apply(self._router.offer_failed(call.call_id, at))
@@ -527,6 +547,9 @@ class Orchestrator:
     def _caller_hung_up(self, event: ev.CallerHungUp) -> None:
         call = self._call_of(event.pbx, event.linkedid)
         if call is None or call.caller_gone:
+            return
+        if self._waits_for_callback(call, event.linkedid):
+            self._caller_left_for_callback(call, event.at)
             return
         call.caller_gone = True
         self._apply(self._router.call_left(call.call_id, event.at))
@@ -558,6 +581,10 @@ class Orchestrator:
         call = self._call_of(event.pbx, event.linkedid)
         if call is None:
             return
+        if self._waits_for_callback(call, event.linkedid):
+            # The caller's channels are gone; the call waits on without them.
+            self._by_linkedid.pop((call.pbx, event.linkedid), None)
+            return
         self._apply(self._router.call_left(call.call_id, event.at))
         if call.leg_id is not None and call.phase == "ringing":
             # An offer still open when the call is over (the agent picked up to a
@@ -585,8 +612,15 @@ class Orchestrator:
                 call.call_id, outcome, phase, ended_by, _utc(event.at)
             ),
         )
+        self._forget(call)
+
+    def _forget(self, call: LiveCall) -> None:
         del self._calls[call.call_id]
-        del self._by_linkedid[(call.pbx, call.linkedid)]
+        self._by_linkedid.pop((call.pbx, call.linkedid), None)
+        if call.callback_linkedid is not None:
+            self._by_linkedid.pop((call.pbx, call.callback_linkedid), None)
+        if call.callback_timer is not None:
+            call.callback_timer.cancel()
         for leg in call.legs:
             self._by_leg.pop(leg, None)
         for spy_leg_id in call.spy_legs:
@@ -749,6 +783,9 @@ class Orchestrator:
         try:
             if dialer is None:
                 raise OfferNotPlaced(f"no link to PBX {call.pbx!r}")
+            if call.callback_number is not None:
+                await self._place_callback(call, agent, leg_id, ring_timeout_s, dialer)
+                return
             await dialer.originate_agent_leg(
                 leg_id=leg_id,
                 call_id=call.call_id,
@@ -779,6 +816,8 @@ class Orchestrator:
         pop = {**pop, "routed_because": self._routed_because(call, agent_id)}
         if call.transfer_note is not None:
             pop["transfer"] = call.transfer_note
+        if call.callback_number is not None:
+            pop["callback"] = call.callback_number
         self._notifier.to_agent(agent_id, {"type": "pop", "call_id": call.call_id, "pop": pop})
 
     def _routed_because(self, call: LiveCall, agent_id: int) -> str:
@@ -795,6 +834,102 @@ class Orchestrator:
             await dialer.hangup_leg(leg_id)
         except Exception:
             log.exception("hanging up a ringing leg failed", leg_id=leg_id)
+
+    # -- callbacks ----------------------------------------------------------
+
+    @staticmethod
+    def _waits_for_callback(call: LiveCall, linkedid: str) -> bool:
+        """The caller's own channels ending, on a call that keeps its place for a
+        callback (not a callback attempt's, which ends the call as usual)."""
+        return (
+            call.callback_number is not None
+            and not call.ever_answered
+            and linkedid == call.linkedid
+        )
+
+    def _callback_requested(self, event: ev.CallbackRequested) -> None:
+        """A waiting caller asked to be called back: the call keeps its place in
+        line; when its turn comes an agent is rung first, then the customer."""
+        call = self._call_of(event.pbx, event.linkedid)
+        if call is None:
+            return
+        keeps_place = (
+            call.phase in ("waiting", "ringing")
+            and call.redirected_to is None
+            and not call.ever_answered
+            and CALLBACK_NUMBER.match(event.number) is not None
+        )
+        # Sent to the callback prompt by a closed or overflow action (or with no
+        # number to call), the request is noted for the supervisors' list only.
+        self._event(
+            call, "callback_requested", event.at, number=event.number, keeps_place=keeps_place
+        )
+        if keeps_place:
+            call.callback_number = event.number
+
+    def _caller_left_for_callback(self, call: LiveCall, at: float) -> None:
+        self._event(call, "caller_left_for_callback", at)
+        if call.phase == "ringing" and call.leg_id is not None:
+            # Rung to be bridged to a caller who has gone: canceled, and the call
+            # is offered again as a callback, at its place.
+            self._spawn(self._hangup_leg(call, call.leg_id))
+
+    async def _place_callback(
+        self, call: LiveCall, agent: LiveAgent, leg_id: str, ring_timeout_s: float, dialer: Dialer
+    ) -> None:
+        call.callback_linkedid = leg_id
+        self._by_linkedid[(call.pbx, leg_id)] = call.call_id
+        self._event(
+            call, "callback_attempt", self._clock(), leg_id=leg_id, agent_id=agent.profile.agent_id
+        )
+        await dialer.originate_callback_leg(
+            leg_id=leg_id,
+            call_id=call.call_id,
+            agent_target=agent.profile.dial_string,
+            number=call.callback_number or "",
+            ring_timeout_s=ring_timeout_s,
+            caller_id_name=call.caller_name,
+        )
+
+    def _customer_unreached(self, event: ev.CustomerUnreached) -> None:
+        """The agent answered, the customer did not: the agent is free (it was not
+        their fault), and the callback is tried again later at the call's place,
+        or given up after ``callback_attempts``."""
+        call = self._call_of_leg(event.leg_id)
+        if call is None or call.leg_id != event.leg_id or call.agent_id is None:
+            return
+        leg_id, at = event.leg_id, event.at
+        result = f"customer_{event.reason}"
+        self._write("offer_result", lambda: self._records.offer_result(leg_id, result, _utc(at)))
+        self._by_linkedid.pop((call.pbx, event.linkedid), None)
+        call.callback_linkedid = None
+        agent = self._agents[call.agent_id]
+        call.leg_id = call.agent_id = None
+        agent.call_id = None
+        call.phase = "waiting"
+        self._apply(self._router.call_left(call.call_id, at))
+        self._notifier.to_agent(
+            agent.profile.agent_id, {"type": "pop_withdrawn", "call_id": call.call_id}
+        )
+        self._finish_agent_call(agent, at)
+        call.callback_attempts += 1
+        self._event(call, "customer_unreached", at, leg_id=leg_id, reason=event.reason)
+        if call.callback_attempts >= self._callback_attempts:
+            outcome = "callback_failed"
+            self._event(call, "ended", at, outcome=outcome, ended_by=None)
+            self._write(
+                "call_ended",
+                lambda: self._records.call_ended(call.call_id, outcome, None, None, _utc(at)),
+            )
+            self._forget(call)
+            return
+        loop = asyncio.get_running_loop()
+        call.callback_timer = loop.call_later(self._callback_retry_s, self._retry_callback, call)
+
+    def _retry_callback(self, call: LiveCall) -> None:
+        call.callback_timer = None
+        if self._calls.get(call.call_id) is call and call.phase == "waiting":
+            self._route(call, self._clock())
 
     # -- call control (the agent on the call) --------------------------------
 

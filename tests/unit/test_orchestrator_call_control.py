@@ -61,6 +61,9 @@ class ControlDialer:
     async def hangup_caller(self, **kwargs: Any) -> None:
         self._do("hangup_caller", **kwargs)
 
+    async def originate_callback_leg(self, **kwargs: Any) -> None:
+        self._do("originate_callback", **kwargs)
+
     def names(self) -> list[str]:
         return [name for name, _ in self.actions]
 
