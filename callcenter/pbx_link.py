@@ -22,6 +22,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 
@@ -64,6 +65,9 @@ class _Adoptions:
 
 
 _Item = tuple[Message, float] | _Disconnected | _Snapshot | _Adoptions
+#: one action of a call-control sequence: its name and its validated headers
+_Step = tuple[str, actions.Headers]
+_Built = TypeVar("_Built", actions.Headers, list[_Step])
 
 
 class PbxLink:
@@ -239,9 +243,11 @@ class PbxLink:
 
     # -- the Dialer port -----------------------------------------------------------
 
-    def _headers_to_send(self, build: Callable[[], actions.Headers]) -> actions.Headers:
-        """An action's headers, built from validated values, while the link is in
-        step; anything else is an ``OfferNotPlaced`` saying why."""
+    def _headers_to_send(self, build: Callable[[], _Built]) -> _Built:
+        """An action's headers (or a sequence of actions, each validated before the
+        first is sent, so a bad value never leaves a call half moved), built from
+        validated values, while the link is in step; anything else is an
+        ``OfferNotPlaced`` saying why."""
         try:
             headers = build()
         except actions.InvalidActionValue as exc:
@@ -261,6 +267,7 @@ class PbxLink:
         ring_timeout_s: float,
         caller_id_number: str,
         caller_id_name: str,
+        confirm: bool = False,
     ) -> None:
         headers = self._headers_to_send(
             lambda: actions.originate_agent_leg(
@@ -271,16 +278,43 @@ class PbxLink:
                 ring_timeout_s=ring_timeout_s,
                 caller_id_number=caller_id_number,
                 caller_id_name=caller_id_name,
+                confirm=confirm,
             )
         )
+        await self._originate_announced(
+            headers,
+            leg_id=leg_id,
+            call_id=call_id,
+            linkedid=linkedid,
+            target=agent_target,
+            caller_channel=caller_channel,
+            must_bridge=True,
+        )
+
+    async def _originate_announced(
+        self,
+        headers: actions.Headers,
+        *,
+        leg_id: str,
+        call_id: str,
+        linkedid: str,
+        target: str,
+        caller_channel: str,
+        must_bridge: bool = False,
+    ) -> None:
+        """Announce a leg to the tracker, then send its Originate: an offer's, or a
+        conference leg's. Every way its answer can go missing is left to the leg's
+        own events; only a refusal or a link that was down raises. ``must_bridge``:
+        an offer, connected only once bridged with its caller."""
         action_id = self._client.next_action_id()
         self.tracker.expect_agent_leg(
             leg_id=leg_id,
             action_id=action_id,
-            agent_target=agent_target,
+            agent_target=target,
             caller_channel=caller_channel,
             call_id=call_id,
             linkedid=linkedid,
+            must_bridge=must_bridge,
         )
         try:
             result = await self._client.send_action("Originate", headers, action_id=action_id)
@@ -353,6 +387,126 @@ class PbxLink:
         if not result.ok:
             raise OfferNotPlaced(result.message or "Originate refused")
         return True
+
+    # -- call control: hold, transfer, conference, hang up ------------------------
+
+    async def _send_control(self, action: str, headers: actions.Headers) -> None:
+        """Send one call-control action (Setvar, Redirect). Losing its answer with
+        the link says nothing certain, so it counts as not done (``link_down``):
+        the resync that follows tells where the channels really are. Nothing is
+        sent again."""
+        try:
+            result = await self._client.send_action(action, headers)
+        except (AmiConnectionLost, AmiResponseLost, LocalProtocolError, TimeoutError) as exc:
+            raise OfferNotPlaced(str(exc) or type(exc).__name__, link_down=True) from exc
+        if not result.ok:
+            raise OfferNotPlaced(result.message or f"{action} refused")
+
+    async def move_to_conference(
+        self, *, call_id: str, caller_channel: str, agent_leg_id: str
+    ) -> None:
+        """Three actions, each sent only once the one before succeeded: the caller
+        learns its conference's name, the agent's channel learns to follow the
+        caller there, then the caller is Redirected. If the Redirect is refused,
+        the agent's mark is taken off again, so that the end of the call still
+        hangs the agent up rather than leaving them alone in a conference.
+
+        The mark goes on the channel that runs ``callcenter-connect`` (the
+        ``ChannelId`` one), not on a device a Local optimization swapped in: only
+        the former reads it when ``Bridge()`` returns."""
+        agent_channel = self.tracker.leg_dialplan_channel(agent_leg_id)
+        if agent_channel is None:
+            raise OfferNotPlaced(f"no live dialplan channel for agent leg {agent_leg_id}")
+        name_it, mark, redirect = self._headers_to_send(
+            lambda: [
+                ("Setvar", actions.set_call_id(channel=caller_channel, call_id=call_id)),
+                ("Setvar", actions.follow_into_conference(agent_channel=agent_channel)),
+                (
+                    "Redirect",
+                    actions.redirect_caller(
+                        caller_channel=caller_channel, destination="conference"
+                    ),
+                ),
+            ]
+        )
+        await self._send_control(*name_it)
+        await self._send_control(*mark)
+        try:
+            await self._send_control(*redirect)
+        except OfferNotPlaced:
+            unmark = actions.follow_into_conference(agent_channel=agent_channel, follow=False)
+            with contextlib.suppress(OfferNotPlaced):
+                await self._send_control("Setvar", unmark)
+            raise
+        log.info("call moved into its conference", call_id=call_id, leg_id=agent_leg_id)
+
+    async def redirect_caller(
+        self, *, call_id: str, caller_channel: str, destination: str, number: str = ""
+    ) -> None:
+        """``conference`` names the conference on the caller first (a Setvar), as
+        capture 16 does before each Redirect into ``callcenter-conf``; the other
+        destinations are one Redirect. An unknown destination or a number that is
+        not one is refused before anything is sent."""
+
+        def build() -> list[_Step]:
+            steps: list[_Step] = []
+            if destination == "conference":
+                steps.append(
+                    ("Setvar", actions.set_call_id(channel=caller_channel, call_id=call_id))
+                )
+            redirect = actions.redirect_caller(
+                caller_channel=caller_channel, destination=destination, number=number
+            )
+            return [*steps, ("Redirect", redirect)]
+
+        for step in self._headers_to_send(build):
+            await self._send_control(*step)
+
+    async def originate_conference_leg(
+        self,
+        *,
+        leg_id: str,
+        call_id: str,
+        linkedid: str,
+        target: str,
+        ring_timeout_s: float,
+        caller_id_number: str,
+        caller_id_name: str,
+        caller_channel: str,
+    ) -> None:
+        """Announced to the tracker before it is sent, as an offer is; a lost
+        answer is never answered by sending it again (the phone may be ringing)."""
+        headers = self._headers_to_send(
+            lambda: actions.originate_conference_leg(
+                leg_id=leg_id,
+                call_id=call_id,
+                target=target,
+                ring_timeout_s=ring_timeout_s,
+                caller_id_number=caller_id_number,
+                caller_id_name=caller_id_name,
+            )
+        )
+        await self._originate_announced(
+            headers,
+            leg_id=leg_id,
+            call_id=call_id,
+            linkedid=linkedid,
+            target=target,
+            caller_channel=caller_channel,
+        )
+
+    async def hangup_caller(self, *, caller_channel: str) -> None:
+        headers = self._headers_to_send(lambda: actions.hangup(caller_channel))
+        try:
+            result = await self._client.send_action("Hangup", headers)
+        except (AmiConnectionLost, AmiResponseLost, LocalProtocolError, TimeoutError) as exc:
+            raise OfferNotPlaced(str(exc) or type(exc).__name__, link_down=True) from exc
+        if result.ok:
+            return
+        if (result.message or "").lower() == "no such channel":
+            log.info("caller already gone when hung up", caller_channel=caller_channel)
+            return
+        raise OfferNotPlaced(result.message or "Hangup refused")
 
     async def hangup_leg(self, leg_id: str) -> None:
         channel = self.tracker.leg_channel(leg_id)

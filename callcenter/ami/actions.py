@@ -1,11 +1,12 @@
 """Builders of the AMI actions callcenter sends, from validated values only.
 
 Why so strict: Originate is as dangerous as a shell (AST-2012-012). An offer only
-ever originates into our fixed ``callcenter-connect`` context, and a supervisor's
-leg into our fixed ``callcenter-spy`` context, each with an allowlisted set of
-variables, and every value is checked against what it may look like (a dial
-string, a channel name, an id) before it is placed in a header. Application and
-Data are never set. The codec refuses CR/LF on top of that.
+ever originates into our fixed ``callcenter-connect`` context, a conference leg
+into ``callcenter-conf`` and a supervisor's leg into ``callcenter-spy``, each with
+an allowlisted set of variables; a Redirect only goes to a context of an
+allowlist; and every value is checked against what it may look like (a dial
+string, a channel name, an id, a phone number) before it is placed in a header.
+Application and Data are never set. The codec refuses CR/LF on top of that.
 """
 
 from __future__ import annotations
@@ -19,6 +20,24 @@ SPY_CONTEXT = "callcenter-spy"
 #: spoken channel name; ``w`` lets the supervisor talk to the spied channel (the
 #: agent) only; ``B`` to both parties of its bridge.
 SPY_OPTIONS = {"monitor": "q", "whisper": "qw", "barge": "qB"}
+#: runs ``ConfBridge(${CC_CALL_ID})``: the call's own conference (capture 16)
+CONF_CONTEXT = "callcenter-conf"
+#: where a caller waits to be offered, and is held (capture 08, capture 16)
+WAIT_CONTEXT = "callcenter-wait"
+#: dials ``${EXTEN}`` on the outside trunk (config/asterisk/extensions.conf)
+OUTBOUND_CONTEXT = "callcenter-outbound"
+#: set on an agent leg's channel, it sends the leg into the call's conference when
+#: its ``Bridge()`` returns instead of hanging it up (``callcenter-connect``)
+AFTER_BRIDGE_VARIABLE = "CC_AFTER_BRIDGE"
+AFTER_BRIDGE_CONF = "conf"
+#: where ``redirect_caller`` may send an answered caller (the extension is ``s``,
+#: but ``outbound``'s is the number dialed)
+CALLER_DESTINATIONS = {
+    "hold": WAIT_CONTEXT,
+    "wait": WAIT_CONTEXT,
+    "conference": CONF_CONTEXT,
+    "outbound": OUTBOUND_CONTEXT,
+}
 #: where a caller sent out of the queues goes; the extension is the queue's name
 LEAVING_CONTEXTS = {
     "voicemail": "callcenter-voicemail",
@@ -36,6 +55,11 @@ _SPY_TARGET = re.compile(
 )
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
 _NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
+#: an outside number the trunk may dial: no ``*``/``#`` feature codes, no
+#: letters (a pattern match like ``_X.`` is not a number), not too short to be
+#: an emergency or service code by accident
+_OUTSIDE_NUMBER = re.compile(r"\+?[0-9]{3,20}\Z")
+_OUTBOUND_LOCAL = re.compile(r"Local/(?P<number>[^@]*)@" + OUTBOUND_CONTEXT + r"(?:/n)?\Z")
 _NAME_UNSAFE = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 _LINE_BREAK = re.compile(r"[\r\n]")
@@ -79,8 +103,14 @@ def originate_agent_leg(
     caller_id_number: str,
     caller_id_name: str,
     record: bool = False,
+    confirm: bool = False,
 ) -> Headers:
-    """Headers of the Originate that rings an agent and bridges them to the caller."""
+    """Headers of the Originate that rings an agent and bridges them to the caller.
+
+    ``confirm``: ``callcenter-connect`` first asks the far end to press 1
+    (``CC_CONFIRM=1``), so that a voicemail answering an outside number is not
+    taken for the agent; anything but 1 hangs the leg up. Only set when asked
+    for, so an offer without it is the captures' Originate, header for header."""
     _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
     _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
     _check("agent_target", agent_target, _DIAL_STRING, "not a dial string (TECH/resource)")
@@ -99,6 +129,7 @@ def originate_agent_leg(
         ("Variable", f"CC_CALL_ID={call_id}"),
         ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
         ("Variable", f"CC_RECORD={1 if record else 0}"),
+        *([("Variable", "CC_CONFIRM=1")] if confirm else []),
     ]
 
 
@@ -148,6 +179,84 @@ def send_caller(*, caller_channel: str, destination: str, queue: str) -> Headers
         ("Context", context),
         ("Exten", _check("queue", queue, _ID, "letters, digits, '-' and '_' only")),
         ("Priority", "1"),
+    ]
+
+
+def set_call_id(*, channel: str, call_id: str) -> Headers:
+    """Headers of the Setvar that names the caller's conference: ``callcenter-conf``
+    runs ``ConfBridge(${CC_CALL_ID})`` on whoever enters it (capture 16, cc-3)."""
+    return [
+        ("Channel", _check("channel", channel, _CHANNEL, "not a channel name")),
+        ("Variable", "CC_CALL_ID"),
+        ("Value", _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")),
+    ]
+
+
+def follow_into_conference(*, agent_channel: str, follow: bool = True) -> Headers:
+    """Headers of the Setvar that marks an agent leg's channel so that, when its
+    ``Bridge()`` returns because the caller was Redirected away, it goes on into
+    the call's conference instead of hanging up; ``follow=False`` clears it."""
+    return [
+        ("Channel", _check("agent_channel", agent_channel, _CHANNEL, "not a channel name")),
+        ("Variable", AFTER_BRIDGE_VARIABLE),
+        ("Value", AFTER_BRIDGE_CONF if follow else ""),
+    ]
+
+
+def redirect_caller(*, caller_channel: str, destination: str, number: str = "") -> Headers:
+    """Headers of the Redirect that moves an answered caller: on hold or back to the
+    queue (``callcenter-wait``), into its conference (``callcenter-conf``, whose
+    name a ``set_call_id`` gave it first), or out to ``number`` on the trunk
+    (``callcenter-outbound``, the number as the extension). Only those four."""
+    context = CALLER_DESTINATIONS.get(destination)
+    if context is None:
+        raise InvalidActionValue(
+            "destination", destination, "not hold, wait, conference or outbound"
+        )
+    exten = "s"
+    if context == OUTBOUND_CONTEXT:
+        exten = _check("number", number, _OUTSIDE_NUMBER, "not a phone number (+ and digits)")
+    return [
+        ("Channel", _check("caller_channel", caller_channel, _CHANNEL, "not a channel name")),
+        ("Context", context),
+        ("Exten", exten),
+        ("Priority", "1"),
+    ]
+
+
+def originate_conference_leg(
+    *,
+    leg_id: str,
+    call_id: str,
+    target: str,
+    ring_timeout_s: float,
+    caller_id_number: str,
+    caller_id_name: str,
+) -> Headers:
+    """Headers of the Originate that rings ``target`` into the call's conference
+    (capture 16, cc-4 and cc-8): an agent's dial string, or
+    ``Local/<number>@callcenter-outbound`` for an outside party, whose number is
+    checked as a Redirect's would be. Only ``CC_CALL_ID`` is passed: the
+    conference is found by it, and nothing else runs there."""
+    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
+    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
+    _check("target", target, _DIAL_STRING, "not a dial string (TECH/resource)")
+    if f"@{OUTBOUND_CONTEXT}" in target:
+        outside = _OUTBOUND_LOCAL.match(target)
+        number = "" if outside is None else outside["number"]
+        _check("target", number, _OUTSIDE_NUMBER, "not Local/<phone number>@callcenter-outbound")
+    if not 0 < ring_timeout_s <= 600:
+        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
+    return [
+        ("Channel", target),
+        ("Context", CONF_CONTEXT),
+        ("Exten", "s"),
+        ("Priority", "1"),
+        ("Async", "true"),
+        ("Timeout", str(int(ring_timeout_s * 1000))),
+        ("ChannelId", leg_id),
+        ("CallerID", caller_id(caller_id_name, caller_id_number)),
+        ("Variable", f"CC_CALL_ID={call_id}"),
     ]
 
 

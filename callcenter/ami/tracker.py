@@ -14,10 +14,25 @@ Wire facts it relies on (see tests/fixtures/ami/README.md, proven on Asterisk 22
 - ``OriginateResponse`` (by ActionID, or Uniqueid == ChannelId) says how the offer
   ended: Success = answered; Failure Reason 3 = no answer, 5 = busy, anything else =
   unavailable (no channel could be made), unless the caller had already gone: then
-  the ACD hung the ringing leg up and the offer was canceled.
+  the ACD hung the ringing leg up and the offer was canceled. Reason 8 is
+  congestion (the network refused, not the agent), as is a leg's Hangup cause 34
+  or 38 when only the channel can tell.
+- An offer's leg runs ``callcenter-connect``: answered (Success) is not yet talking,
+  as the dialplan may first ask the far end to press 1 (``CC_CONFIRM``). A leg
+  that hangs up before it ever reached ``Bridge()`` with its caller did not
+  connect: the offer failed ``unconfirmed`` while the caller still waits, or was
+  ``canceled`` if the caller had gone. Until then the offer is open (the call is
+  ringing, and does not end before the leg does).
 - In a ConfBridge (capture 16) nothing merges Linkedids: the leg is tied to the call
   by ``CC_CALL_ID`` (the Originate's variable, a Setvar on the caller, or the
   ``Conference`` the caller joins).
+- A call moved from ``Bridge()`` into its conference (the caller Redirected there,
+  the agent's ``Bridge()`` returning into ``callcenter-conf`` behind it), put on
+  hold (the caller Redirected to ``callcenter-wait``) or handed from one leg to
+  another only moves channels between bridges: no channel hangs up, so no leg
+  ends and the call goes on. Who left a shared bridge first is still what
+  ``CallEnded.ended_by`` says. A held caller never raises ``CallCenterEnqueue``
+  again, and is not adopted by a resync while its conference has members.
 
 - After a reconnect, ``resync`` takes the ``CoreShowChannels`` list: channels we
   knew that are gone ended while we were away (their calls end with cause
@@ -49,11 +64,21 @@ from callcenter.ami.message import Message
 ENQUEUE_USER_EVENT = "CallCenterEnqueue"
 WAIT_CONTEXT = "callcenter-wait"
 #: Channel variables of a waiting caller that a resync needs to adopt it.
-ADOPTION_VARIABLES = ("CC_QUEUE", "CC_ACCOUNT")
+ADOPTION_VARIABLES = ("CC_QUEUE", "CC_ACCOUNT", "CC_CALL_ID")
+CONFERENCE_APPLICATION = "ConfBridge"
+#: device states of things that are not phones: a ConfBridge and its announcer
+_NOT_PHONES = ("Local/", "CBAnn/", "confbridge:")
 _UNREACHABLE_DEVICE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
 _UNREACHABLE_CONTACTS = frozenset({"Removed", "Unreachable"})
-_FAILURE_REASONS: dict[str, ev.OfferFailure] = {"3": "no_answer", "5": "busy"}
-_HANGUP_CAUSES: dict[str, ev.OfferFailure] = {"17": "busy", "19": "no_answer"}
+_FAILURE_REASONS: dict[str, ev.OfferFailure] = {"3": "no_answer", "5": "busy", "8": "congestion"}
+#: Q.850 causes: 17 user busy, 19 no answer, 34 circuit/channel congestion,
+#: 38 network out of order
+_HANGUP_CAUSES: dict[str, ev.OfferFailure] = {
+    "17": "busy",
+    "19": "no_answer",
+    "34": "congestion",
+    "38": "congestion",
+}
 _MAX_UNMATCHED = 256
 LOST: Final = "lost_during_disconnect"
 
@@ -82,6 +107,10 @@ class Leg:
     #: Its OriginateResponse went to a connection that is gone; only the channel
     #: itself can tell how the offer ends.
     response_lost: bool = False
+    #: An offer (``callcenter-connect``): answering is not yet talking; the leg
+    #: connects only once it is bridged with its caller. A conference leg talks
+    #: as soon as it answers (to whoever is in the conference).
+    must_bridge: bool = False
 
 
 @dataclass(slots=True)
@@ -141,15 +170,26 @@ class CallTracker:
         caller_channel: str,
         call_id: str,
         linkedid: str | None = None,
+        must_bridge: bool = False,
     ) -> None:
         """Announce an Originate of an agent leg (``ChannelId: leg_id``).
 
         Call it before the action is sent. If it comes late (a replay), whatever
         already happened to the leg is reported with the next ``feed``.
+        ``must_bridge``: an offer into ``callcenter-connect``, which has connected
+        only once bridged with its caller (``Leg.must_bridge``).
         """
         if leg_id in self._legs:
             return  # announced twice: the first announcement already tracks it
-        leg = Leg(leg_id, action_id, agent_target, caller_channel, call_id, primary=leg_id)
+        leg = Leg(
+            leg_id,
+            action_id,
+            agent_target,
+            caller_channel,
+            call_id,
+            primary=leg_id,
+            must_bridge=must_bridge,
+        )
         self._legs[leg_id] = leg
         self._legs_by_action[action_id] = leg_id
         self._prune_unbound()
@@ -227,6 +267,18 @@ class CallTracker:
         """The channel name of an agent leg while it exists (to hang it up)."""
         leg = self._legs.get(leg_id)
         channel = self._channels.get(leg.primary if leg is not None else leg_id)
+        return channel.name if channel is not None else None
+
+    def leg_dialplan_channel(self, leg_id: str) -> str | None:
+        """The name of the channel that runs the leg's dialplan (the one the
+        Originate's ``ChannelId`` named: the Local ``;1``, or the PJSIP channel
+        itself), while it still carries the agent. None once a Local optimization
+        swapped the agent's device in for it: what is set on that ``;1`` is never
+        read again, and the device runs no dialplan of ours."""
+        leg = self._legs.get(leg_id)
+        if leg is not None and leg.primary != leg_id:
+            return None
+        channel = self._channels.get(leg_id)
         return channel.name if channel is not None else None
 
     @property
@@ -341,8 +393,16 @@ class CallTracker:
             ev.AgentLegAnswered(self.pbx, leg.linkedid, leg.leg_id, leg.agent_target, self._at)
         )
 
+    @staticmethod
+    def _open(leg: Leg) -> bool:
+        """The offer is unresolved: still ringing, or answered but not (yet)
+        bridged with its caller (the far end is being asked to press 1)."""
+        if leg.result == "pending":
+            return True
+        return leg.must_bridge and leg.result == "answered" and not leg.bridged
+
     def _leg_failed(self, leg: Leg, reason: ev.OfferFailure) -> None:
-        if leg.linkedid is None or leg.result != "pending":
+        if leg.linkedid is None or not self._open(leg):
             return
         leg.result = "failed"
         call = self._leg_call(leg)
@@ -369,6 +429,13 @@ class CallTracker:
     def _leg_hung_up(self, leg: Leg, cause: str) -> None:
         if leg.result == "pending" and leg.response_lost:
             self._leg_failed(leg, _HANGUP_CAUSES.get(cause, "unavailable"))
+        if leg.result == "answered" and self._open(leg):
+            # Answered, never bridged: not confirmed (or canceled, or lost, as
+            # ``_leg_failed`` finds the call), and the leg is over.
+            leg.hung_up = True
+            self._leg_failed(leg, "unconfirmed")
+            self._forget_leg_if_done(leg)
+            return
         if leg.result != "answered" or leg.hung_up or leg.linkedid is None:
             return
         leg.hung_up = True
@@ -389,7 +456,7 @@ class CallTracker:
         conversation; before that, an offer in flight means the caller was ringing."""
         if call.ever_bridged:
             return "talking"
-        if any(self._legs[leg_id].result == "pending" for leg_id in call.legs):
+        if any(self._open(self._legs[leg_id]) for leg_id in call.legs):
             return "ringing"
         return "waiting"
 
@@ -398,7 +465,7 @@ class CallTracker:
         unresolved; an answered agent leg may outlive it (it reports AgentHungUp)."""
         if call.linkedid not in self._calls or self._caller_side(call):
             return
-        if any(self._legs[leg_id].result == "pending" for leg_id in call.legs):
+        if any(self._open(self._legs[leg_id]) for leg_id in call.legs):
             return
         self._caller_hung_up(call)  # a lost call's caller went too, unseen
         if call.lost:
@@ -465,8 +532,9 @@ class CallTracker:
         if call is not None:
             call.lost = True
         leg = self._primary_leg(channel)
-        if leg is not None and leg.result == "pending":
-            # Why its phone stopped ringing is unknown: not the agent's fault.
+        if leg is not None and self._open(leg):
+            # Why its phone stopped ringing (or its prompt ended) is unknown: not
+            # the agent's fault.
             self._leg_failed(leg, LOST)
         self._channel_gone(channel, cause="")
 
@@ -516,6 +584,8 @@ class CallTracker:
             return
         if linkedid in self._calls or self._leg_of(channel) is not None:
             return
+        if self._conference_in_use(variables.get("CC_CALL_ID", "")):
+            return  # on hold: its agent is in its conference, waiting to resume it
         self._calls[linkedid] = Call(linkedid, uniqueid)
         self._emit(
             ev.CallArrived(
@@ -530,6 +600,15 @@ class CallTracker:
                 at=at - _duration_s(item.get("Duration")),
                 adopted=True,
             )
+        )
+
+    def _conference_in_use(self, call_id: str) -> bool:
+        """Whether a channel of the resync's snapshot is in the conference
+        ``call_id`` (CoreShowChannel names the application a channel runs)."""
+        return bool(call_id) and any(
+            item.get("Application") == CONFERENCE_APPLICATION
+            and item.get("ApplicationData") == call_id
+            for item in self._snapshot.values()
         )
 
     def _on_fully_booted(self, msg: Message) -> None:
@@ -589,7 +668,7 @@ class CallTracker:
 
     def _on_device_state(self, msg: Message) -> None:
         device = msg.get("Device") or ""
-        if device and not device.startswith("Local/"):
+        if device and not device.startswith(_NOT_PHONES):
             self._device_seen(device, msg.get("State") not in _UNREACHABLE_DEVICE_STATES)
 
     def _on_contact_status(self, msg: Message) -> None:

@@ -18,6 +18,7 @@ from callcenter.pbxsim import (
     conference,
     dialplan,
     legs,
+    outbound,
     recording,
     spy,
     transfers,
@@ -157,6 +158,9 @@ def hang_up_channel(pbx: Pbx, channel: SimChannel) -> None:
     call = pbx.calls.get(channel.linkedid)
     if call is not None and channel in (call.one, call.two):
         bridging.caller_hangs_up(pbx, call)
+        return
+    if call is not None and channel is call.outside:
+        outbound.outside_hangs_up(pbx, call)
         return
     leg = pbx.legs.get(channel.uniqueid.partition(";")[0])
     if leg is None or leg.channel is None:

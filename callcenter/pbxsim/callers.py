@@ -115,6 +115,7 @@ def abandon(pbx: Pbx, call: SimCall) -> None:
     """A caller who is not talking to anyone hangs up (captures 03, 04, 05)."""
     call.gone = True
     pbx.cancel(call.patience)
+    pbx.cancel(call.talk)
     pbx.hangup_request(call.two, 0)
     pbx.hangup(call.one, 0)
     if call.transferred:

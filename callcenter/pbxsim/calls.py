@@ -29,6 +29,13 @@ class SimCall:
     #: a transfer sent the caller's ;2 on to another extension (capture 08): it is
     #: no longer waiting for an agent, and its hangup reads as a bridged party's
     transferred: bool = False
+    #: the caller hangs up when this fires: ``talk_s`` after its first
+    #: conversation began, whatever room (a Bridge(), its conference, on hold, an
+    #: outside party) it is in by then
+    talk: asyncio.TimerHandle | None = None
+    #: the outside party ``callcenter-outbound`` dialed for the caller, once it
+    #: exists (a blind transfer out)
+    outside: SimChannel | None = None
 
 
 @dataclass

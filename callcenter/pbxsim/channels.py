@@ -23,6 +23,8 @@ CAUSE_TEXT = {
     16: "Normal Clearing",
     17: "User busy",
     19: "User alerting, no answer",
+    34: "Circuit/channel congestion",
+    38: "Network out of order",
 }
 
 
@@ -84,7 +86,12 @@ class ChannelTable:
         return f"CBAnn/{conference}-{next(self._local_ids):08x}"
 
     def tech_name(self, dial_string: str) -> str:
-        return f"{dial_string}-{next(self._tech_ids):08x}"
+        """``PJSIP/agent01`` -> ``PJSIP/agent01-00000001``. A dial string routed
+        through an endpoint (``PJSIP/+4930...@outbound-trunk``) names the channel
+        after that endpoint, as chan_pjsip does."""
+        tech, _, resource = dial_string.partition("/")
+        endpoint = resource.rpartition("@")[2]
+        return f"{tech}/{endpoint}-{next(self._tech_ids):08x}"
 
     def add(self, channel: SimChannel, now: float) -> SimChannel:
         channel.created_at = now

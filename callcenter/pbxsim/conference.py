@@ -11,8 +11,10 @@ orders that are Asterisk's and not causal: the first member's ConfbridgeJoin com
 a moment after its BridgeEnter (after the caller, entering just then, is in), and
 a member coming back has its ConfbridgeJoin ahead of its own dialplan steps.
 
-A caller in a conference has no talk time of its own (``place_call``'s
-``talk_s`` is for Bridge()): whoever runs the call hangs it up.
+A caller's talk time (``place_call``'s ``talk_s``) runs on in the conference, on
+hold and after a transfer out (``bridging.start_talking``): a simulated caller
+hangs up when it is over, whichever room it is in. Agents stay until they hang
+up (``PhoneBehaviour.hangup_after_s``) or the ACD hangs them up.
 """
 
 from __future__ import annotations
@@ -144,11 +146,29 @@ def hold(pbx: Pbx, call: SimCall, conference: Conference) -> None:
         pbx.emit("BridgeDestroy", "call", _destroyed(conference))
 
 
+def caller_leaves(
+    pbx: Pbx, call: SimCall, conference: Conference, context: str, exten: str
+) -> None:
+    """The caller is Redirected out of its conference to somewhere that is not hold
+    (a transfer out to ``callcenter-outbound``): it leaves as for hold, and what
+    runs at ``context`` is the caller of this function's to play."""
+    two = call.two
+    size = conference.size
+    two.goto(context, exten, 1)
+    _left(pbx, conference, two, size)
+    pbx.varset(two, "BRIDGEPEER", "")
+    _take_out(pbx, conference, two)
+    pbx.varset(two, "CONFBRIDGE_RESULT", LEFT)
+    if _end_if_empty(pbx, conference):
+        pbx.emit("BridgeDestroy", "call", _destroyed(conference))
+
+
 def caller_hangs_up(pbx: Pbx, call: SimCall, conference: Conference) -> None:
     """The customer's phone hangs up; its ;2 is taken out of the conference, which
     goes on for whoever is still in it."""
     call.gone = True
     pbx.cancel(call.patience)
+    pbx.cancel(call.talk)
     two = call.two
     size = conference.size
     pbx.hangup_request(two, 0)

@@ -6,17 +6,21 @@ Why only these: the simulator plays the dialplan contract, not a dialplan engine
 An answered leg runs ``callcenter-connect`` (Bridge() to the caller, capture 01),
 ``callcenter-conf`` (the call's ConfBridge, 16) or ``callcenter-spy`` (ChanSpy,
 09). A caller Redirected to ``callcenter-wait`` waits again (08) or is put on hold
-(16), to ``callcenter-conf`` joins its call's conference (16); an ``agent-sim``
-extension plays that simulated phone (08's BlindTransfer to 1003); anything else
-is entered and left running, as a ``NoOp``.
+(16), to ``callcenter-conf`` joins its call's conference (16) -- out of its
+agent's ``Bridge()`` too, the agent following it there when marked
+``CC_AFTER_BRIDGE=conf`` -- and to ``callcenter-outbound`` dials an outside
+number (a blind transfer out); an ``agent-sim`` extension plays that simulated
+phone (08's BlindTransfer to 1003); anything else is entered and left running,
+as a ``NoOp``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from callcenter.pbxsim import bridging, callers, conference, recording, spy
-from callcenter.pbxsim.calls import AgentLeg, SimCall
+from callcenter.pbxsim import bridging, callers, conference, confirm, outbound, recording, spy
+from callcenter.pbxsim.calls import AgentLeg, Conference, SimCall
 from callcenter.pbxsim.channels import SimChannel
 from callcenter.pbxsim.pbx import Pbx
 
@@ -37,22 +41,36 @@ def run_answered(pbx: Pbx, leg: AgentLeg) -> None:
 
 
 def _connect(pbx: Pbx, leg: AgentLeg) -> None:
-    """``[callcenter-connect]``: NoOp, ExecIf(MixMonitor), Bridge(${CC_CALLER_CHANNEL})."""
+    """``[callcenter-connect]``: NoOp, ExecIf(MixMonitor), Bridge(${CC_CALLER_CHANNEL});
+    with ``CC_CONFIRM=1`` the far end must press 1 in between (``confirm``)."""
     ch = leg.channel
     assert ch is not None
     ch.goto(CONNECT, "s", 1)
     call_id = leg.variables.get("CC_CALL_ID", "")
     caller_name = leg.variables.get("CC_CALLER_CHANNEL", "")
     pbx.newexten(ch, "NoOp", f"CallCenter connect {call_id} to {caller_name}")
-    ch.priority = 2
+    if confirm.wanted(leg):
+        confirm.ask(pbx, leg, functools.partial(_record_and_bridge, pbx, leg, 3, respond=False))
+        return
+    _record_and_bridge(pbx, leg, 2)
+
+
+def _record_and_bridge(pbx: Pbx, leg: AgentLeg, priority: int, *, respond: bool = True) -> None:
+    """``callcenter-connect`` from its ``ExecIf(MixMonitor)`` (at ``priority``) on.
+    ``respond``: the Originate's response is still due (not after a confirmation)."""
+    ch = leg.channel
+    assert ch is not None
+    ch.goto(CONNECT, "s", priority)
+    call_id = leg.variables.get("CC_CALL_ID", "")
+    caller_name = leg.variables.get("CC_CALLER_CHANNEL", "")
     record = leg.variables.get("CC_RECORD") == "1"
     filename = f"{RECORDINGS}/{call_id}.wav"
     pbx.newexten(ch, "ExecIf", f"{int(record)}?MixMonitor({filename},b)")
     if record:
         recording.start(pbx, ch, filename)
-    ch.priority = 3
+    ch.priority = priority + 1
     pbx.newexten(ch, "Bridge", caller_name)
-    bridging.connect(pbx, leg, pbx.channels.named(caller_name))
+    bridging.connect(pbx, leg, pbx.channels.named(caller_name), respond=respond)
 
 
 def _conference(pbx: Pbx, leg: AgentLeg) -> None:
@@ -95,26 +113,57 @@ _ANSWERED: dict[str, Callable[[Pbx, AgentLeg], None]] = {
 
 def redirect(pbx: Pbx, channel: SimChannel, context: str, exten: str, priority: int) -> None:
     """A Redirect sends ``channel`` to ``context``: a caller's ;2 waits again, goes on
-    hold out of its conference, or joins the conference; anything else just runs
-    there."""
+    hold out of its conference, joins the conference or dials out; anything else
+    just runs there."""
     call = pbx.calls.get(channel.linkedid)
-    if call is not None and channel is call.two and not call.gone:
-        current = conference.member_of(pbx, channel)
-        if context == callers.WAIT and current is not None:
-            conference.hold(pbx, call, current)
-            return
-        if context == callers.WAIT:
-            bridging.redirect_caller_to_wait(pbx, call)
-            return
-        if context == conference.CONF and current is None and channel.bridge_id is None:
-            pbx.cancel(call.patience)
-            conference.enter(pbx, channel)
-            return
-        if context in LEAVING and channel.bridge_id is None:
-            _leave_the_queues(pbx, call, context, exten)
-            return
+    caller = call is not None and channel is call.two and not call.gone and not call.outside
+    if caller and call is not None and _redirect_caller(pbx, call, context, exten):
+        return
     channel.goto(context, exten, priority)
     pbx.newexten(channel, "NoOp", "")
+
+
+def _redirect_caller(pbx: Pbx, call: SimCall, context: str, exten: str) -> bool:
+    """The caller's ;2 Redirected where the contract says what happens; False for
+    anywhere else."""
+    two = call.two
+    current = conference.member_of(pbx, two)
+    talking = bridging.talking_leg(call)
+    if context == callers.WAIT and current is not None:
+        conference.hold(pbx, call, current)
+    elif context == callers.WAIT:
+        bridging.redirect_caller_to_wait(pbx, call)
+    elif context == conference.CONF and talking is not None:
+        enter = functools.partial(conference.enter, pbx, two)
+        bridging.redirect_out_of_bridge(pbx, call, talking, context, "s", enter)
+    elif context == conference.CONF and current is None and two.bridge_id is None:
+        pbx.cancel(call.patience)
+        conference.enter(pbx, two)
+        bridging.start_talking(pbx, call)
+    elif context == outbound.OUTBOUND:
+        _dial_out(pbx, call, exten, talking, current)
+    elif context in LEAVING and two.bridge_id is None:
+        _leave_the_queues(pbx, call, context, exten)
+    else:
+        return False
+    return True
+
+
+def _dial_out(
+    pbx: Pbx, call: SimCall, number: str, talking: AgentLeg | None, current: Conference | None
+) -> None:
+    """A blind transfer out: the caller leaves wherever it is (its agent's
+    ``Bridge()``, whose leg then hangs up; its conference, whose members stay;
+    the queue) and dials ``number``."""
+    dial = functools.partial(outbound.dial, pbx, call, number)
+    pbx.cancel(call.patience)
+    if talking is not None:
+        bridging.redirect_out_of_bridge(pbx, call, talking, outbound.OUTBOUND, number, dial)
+        return
+    if current is not None:
+        conference.caller_leaves(pbx, call, current, outbound.OUTBOUND, number)
+    dial()
+    bridging.start_talking(pbx, call)
 
 
 #: contexts a caller is sent to out of the queues, with what runs there and how

@@ -5,12 +5,17 @@ The phone's behaviour decides the outcome the ACD sees, each as its capture show
 it: unregistered -> Failure Reason 0 at once, no channel (12); busy -> Reason 5,
 cause 17 (03); no answer within the Originate's Timeout -> Reason 3, cause 19 (02);
 answered -> the Originate's Context runs (``dialplan.run_answered``), Reason 4
-(01, 09, 16); hung up by the ACD while ringing -> Reason 0 (05).
+(01, 09, 16); hung up by the ACD while ringing -> Reason 0 (05). Congestion is
+played as busy is, with Asterisk's own values for it (no capture has it):
+``Congestion()`` leaves the channel in state Busy with cause 34, DialStatus
+CONGESTION, Reason 8 (AST_CONTROL_CONGESTION).
 """
 
 from __future__ import annotations
 
-from callcenter.pbxsim import dialplan
+from dataclasses import dataclass
+
+from callcenter.pbxsim import confirm, dialplan
 from callcenter.pbxsim.calls import AgentLeg
 from callcenter.pbxsim.channels import BUSY, RINGING, UP, SimChannel
 from callcenter.pbxsim.pbx import Pbx
@@ -39,8 +44,11 @@ def start(pbx: Pbx, leg: AgentLeg) -> None:
         _create_tech(pbx, leg)
     assert leg.channel is not None
     pbx.dial("DialBegin", leg.channel, [("DialString", resource)])
+    if leg.behaviour.congestion:
+        _refused(pbx, leg, CONGESTION)
+        return
     if leg.behaviour.busy or pbx.phones.in_use(leg.dial_string):
-        _busy(pbx, leg)
+        _refused(pbx, leg, BUSY_SIGNAL)
         return
     leg.seized = True
     pbx.phones.seize(leg.dial_string)
@@ -80,17 +88,34 @@ def _create_tech(pbx: Pbx, leg: AgentLeg) -> None:
     _variables_then_caller_id(pbx, ch, leg, reverse=True)
 
 
-def _busy(pbx: Pbx, leg: AgentLeg) -> None:
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How a phone (or the network on its way) turns an offer down at once."""
+
+    #: what agent-sim's ``;2`` runs: ``Busy(5)`` or ``Congestion(5)``; both leave
+    #: the channel in state Busy
+    application: str
+    dial_status: str
+    cause: int
+    reason: int
+
+
+BUSY_SIGNAL = Refusal("Busy", "BUSY", 17, 5)
+CONGESTION = Refusal("Congestion", "CONGESTION", 34, 8)
+
+
+def _refused(pbx: Pbx, leg: AgentLeg, refusal: Refusal) -> None:
+    """Capture 03's busy phone, event for event; congestion the same way."""
     assert leg.channel is not None
     phone = leg.phone or leg.channel
     if leg.half is not None:
-        pbx.newexten(leg.half, "Busy", "5")
+        pbx.newexten(leg.half, refusal.application, "5")
         pbx.newstate(leg.half, BUSY)
-    pbx.dial("DialEnd", leg.channel, [("DialStatus", "BUSY")])
+    pbx.dial("DialEnd", leg.channel, [("DialStatus", refusal.dial_status)])
     pbx.hangup_request(phone, 0)
     pbx.hangup_request(phone, 16, soft=True)
-    pbx.hangup(phone, 17)
-    pbx.originate_response(leg, "Failure", 5)
+    pbx.hangup(phone, refusal.cause)
+    pbx.originate_response(leg, "Failure", refusal.reason)
     pbx.hangup(leg.channel, 0)
     pbx.finish_leg(leg)
 
@@ -142,8 +167,12 @@ def _answer(pbx: Pbx, leg: AgentLeg) -> None:
 
 
 def cancel_ringing(pbx: Pbx, leg: AgentLeg) -> None:
-    """The ACD hangs up a leg that is still ringing (capture 05): Reason 0, cause 0."""
+    """The ACD hangs up a leg that is still ringing (capture 05): Reason 0, cause 0.
+    One that answered and is still asked to press 1 is hung up as what it is."""
     if leg.ended or leg.channel is None:
+        return
+    if confirm.asking(leg):
+        confirm.hang_up(pbx, leg)
         return
     pbx.finish_leg(leg)
     pbx.dial("DialEnd", leg.channel, [("DialStatus", "NOANSWER")])

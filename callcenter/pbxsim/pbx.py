@@ -54,6 +54,13 @@ class Pbx:
         self.global_variables: dict[str, str] = {}
         #: DID exten -> queue, as callcenter-inbound's extensions set CC_QUEUE
         self.queue_of_did: dict[str, str] = {}
+        #: ``callcenter-connect`` runs ``GotoIf(CC_AFTER_BRIDGE)`` after ``Bridge()``
+        #: (config/asterisk/extensions.conf); False: the captures' dialplan, where
+        #: ``Hangup()`` follows ``Bridge()`` directly
+        self.after_bridge_goto = True
+        #: ``Read()``'s timeout per try in ``callcenter-connect``'s answer
+        #: confirmation (extensions.conf: 5 s, 2 tries; ``pbxsim.confirm``)
+        self.confirm_timeout_s = 5.0
         self._publish = publish
         self._timers: set[asyncio.TimerHandle] = set()
         #: Uniqueid -> what must happen once that channel hangs up

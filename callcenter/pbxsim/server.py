@@ -41,7 +41,14 @@ class PbxSimulator:
     in order (``[("deny", "0.0.0.0/0.0.0.0"), ("permit", "127.0.0.1/32")]``), others
     may log in from anywhere. ``dids`` maps each DID of ``callcenter-inbound`` to its
     queue. ``write_timeout_s`` (manager.conf's ``writetimeout``; Asterisk's default is
-    ``DEFAULT_WRITE_TIMEOUT_S``) drops a session that stops reading; None never does."""
+    ``DEFAULT_WRITE_TIMEOUT_S``) drops a session that stops reading; None never does.
+    ``after_bridge_goto``: ``callcenter-connect`` is the production one
+    (config/asterisk/extensions.conf), whose ``GotoIf(CC_AFTER_BRIDGE)`` after
+    ``Bridge()`` lets an agent follow its caller into the call's conference; False
+    plays the captures' dialplan, where ``Hangup()`` follows ``Bridge()`` (what
+    the conformance tests compare with). ``confirm_timeout_s``: how long each of
+    the two tries of ``callcenter-connect``'s "press 1 to accept" waits (5 s in
+    extensions.conf; shorter in tests)."""
 
     def __init__(
         self,
@@ -55,6 +62,8 @@ class PbxSimulator:
         privileges: Mapping[str, tuple[str, str]] | None = None,
         acls: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         write_timeout_s: float | None = None,
+        after_bridge_goto: bool = True,
+        confirm_timeout_s: float = 5.0,
     ) -> None:
         self.system_name = system_name
         self.host = host
@@ -67,6 +76,8 @@ class PbxSimulator:
         self._write_timeout_s = write_timeout_s
         self._pbx = Pbx(system_name, random.Random(seed), self._publish)
         self._pbx.queue_of_did = dict(DEFAULT_DIDS if dids is None else dids)
+        self._pbx.after_bridge_goto = after_bridge_goto
+        self._pbx.confirm_timeout_s = confirm_timeout_s
         self._did_of_queue = {queue: did for did, queue in self._pbx.queue_of_did.items()}
         self._server: asyncio.Server | None = None
         self._sessions: set[AmiSession] = set()
@@ -167,6 +178,12 @@ class PbxSimulator:
         """An agent phone the PBX can ring, e.g. ``PJSIP/agent01`` or
         ``Local/1001@agent-sim``."""
         self._pbx.phones.set(dial_string, behaviour)
+
+    def set_outside_behaviour(self, behaviour: PhoneBehaviour) -> None:
+        """How every outside number (``Local/<number>@callcenter-outbound``, or a
+        caller Redirected to ``callcenter-outbound``) answers, unless one was
+        given its own with ``add_phone``."""
+        self._pbx.phones.outside = behaviour
 
     def set_phone_behaviour(self, dial_string: str, behaviour: PhoneBehaviour) -> None:
         """Change how a phone answers from its next offer on (e.g. it unregisters)."""

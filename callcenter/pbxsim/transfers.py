@@ -76,11 +76,10 @@ def _blind_transfer(pbx: Pbx, leg: AgentLeg, call: SimCall, context: str, exten:
     agent.bridge_id = caller.bridge_id = None
     call.leg = None
     call.transferred = True
-    agent.priority += 1
-    pbx.newexten(agent, "Hangup", "")
-    pbx.hangup_request(agent, 16, soft=True)
-    leg.call = None
-    _end_transferer(pbx, leg)
+    if not bridging.bridge_returned(pbx, leg):
+        pbx.hangup_request(agent, 16, soft=True)
+        leg.call = None
+        _end_transferer(pbx, leg)
     dialplan.run_caller(pbx, call, context, exten)
 
 

@@ -299,7 +299,10 @@ def registrations_before(capture: list[Message]) -> dict[str, list[tuple[str, bo
 
 @pytest_asyncio.fixture
 async def sim() -> AsyncIterator[PbxSimulator]:
-    simulator = PbxSimulator(port=0, users={"callcenter": "callcenter-secret"})
+    # The captures' dialplan: Hangup() right after callcenter-connect's Bridge().
+    simulator = PbxSimulator(
+        port=0, users={"callcenter": "callcenter-secret"}, after_bridge_goto=False
+    )
     for dial_string, behaviour in agent_sim_phones().items():
         simulator.add_phone(dial_string, behaviour)
     await simulator.start()

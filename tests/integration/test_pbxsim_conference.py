@@ -145,3 +145,23 @@ async def test_a_warm_transfer_hands_the_caller_on_and_the_last_one_out_ends_it(
     assert end["Conference"] == CALL_ID
     assert destroyed["BridgeUniqueid"] == end["BridgeUniqueid"]
     await ami.wait_for(is_event("Hangup", "leg-2;2"))
+
+
+async def test_setvar_reaches_an_agent_legs_channel_and_refuses_a_missing_one(
+    sim: PbxSimulator, ami: AmiProbe
+) -> None:
+    await enqueued_caller(sim, ami)
+    join = await agent_joins(ami, AGENTS[0], "leg-1")
+    answer = await ami.request(
+        "Setvar",
+        [("Channel", join["Channel"]), ("Variable", "CC_AFTER_BRIDGE"), ("Value", "conf")],
+    )
+    assert (answer["Response"], answer["Message"]) == ("Success", "Variable Set")
+    varset = await ami.wait_for(
+        lambda m: m.event == "VarSet" and m["Variable"] == "CC_AFTER_BRIDGE"
+    )
+    assert (varset["Uniqueid"], varset["Value"]) == ("leg-1", "conf")
+    missing = await ami.request(
+        "Setvar", [("Channel", "PJSIP/nobody-00000001"), ("Variable", "X"), ("Value", "1")]
+    )
+    assert (missing["Response"], missing["Message"]) == ("Error", "No such channel")
