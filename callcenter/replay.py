@@ -24,7 +24,8 @@ from callcenter.ami.outcomes import CallOutcomeBook
 from callcenter.ami.tracker import CallTracker
 
 REPLAY_PBX = "pbx1"
-AGENT_LEG_CONTEXTS = frozenset({"callcenter-connect", "callcenter-conf"})
+CONNECT_CONTEXT = "callcenter-connect"
+AGENT_LEG_CONTEXTS = frozenset({CONNECT_CONTEXT, "callcenter-conf"})
 
 _ACTION_BLOCK = re.compile(rb"^--- \+\d+ ms\n", re.MULTILINE)
 _CONNECTION_TAG = re.compile(rb"\A\[conn(\d+)\] ")
@@ -82,6 +83,7 @@ def announce(tracker: CallTracker, action: Message) -> None:
         agent_target=action.get("Channel", "") or "",
         caller_channel=variables.get("CC_CALLER_CHANNEL", ""),
         call_id=variables.get("CC_CALL_ID", ""),
+        must_bridge=action.get("Context") == CONNECT_CONTEXT,
     )
 
 

@@ -9,10 +9,11 @@ Nested values come from the environment with ``__``:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,17 +24,54 @@ from pydantic_settings import (
 DEFAULT_CONFIG_FILE = Path("config/callcenter.toml")
 DEMO_SESSION_SECRET = "demo-only-session-secret-change-me"
 DEMO_AMI_SECRET = "callcenter-secret"
+PBX_NAME = r"^[A-Za-z0-9_-]{1,32}$"
+#: a PJSIP endpoint's name as it goes into a dial string (``PJSIP/<x>@<endpoint>``)
+TRUNK_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 class PbxSettings(BaseModel):
-    """One Asterisk server reached over AMI (one ``[[pbx]]`` table)."""
+    """One Asterisk server reached over AMI (one ``[[pbx]]`` table).
 
-    name: str = Field(default="pbx1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    The trunks say how an offer reaches an agent who is not a phone of this PBX
+    while a caller waits here (``callcenter.orchestration.dialing``); without
+    them such an agent cannot be offered this PBX's calls."""
+
+    name: str = Field(default="pbx1", pattern=PBX_NAME)
     host: str = "127.0.0.1"
     port: int = Field(default=5038, ge=1, le=65535)
     username: str = "callcenter"
     secret: SecretStr = SecretStr(DEMO_AMI_SECRET)
     ping_interval_s: float = Field(default=5.0, gt=0)
+    #: This PBX's PJSIP endpoint towards the public network: a home or partner
+    #: agent whose dial string is a phone number is rung through it
+    #: (``PJSIP/<+number>@<outbound_trunk>``). None: no outside numbers from here.
+    outbound_trunk: str | None = Field(default=None, pattern=TRUNK_NAME)
+    #: This PBX's PJSIP endpoints towards other sites, by the other site's
+    #: ``[[pbx]]`` name: an agent whose phone is on that PBX is rung through it
+    #: (``PJSIP/<extension>@<trunk>``). One way only: the other PBX names its own.
+    site_trunks: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("site_trunks")
+    @classmethod
+    def _site_trunk_names(cls, trunks: dict[str, str]) -> dict[str, str]:
+        for site, trunk in trunks.items():
+            if not re.match(PBX_NAME, site):
+                raise ValueError(f"site_trunks: {site!r} is not a PBX name")
+            if not re.match(TRUNK_NAME, trunk):
+                raise ValueError(
+                    f"site_trunks.{site}: {trunk!r} is not a PJSIP endpoint name "
+                    "(letters, digits, '.', '-', '_')"
+                )
+        return trunks
+
+
+class DialingSettings(BaseModel):
+    """How offers reach agents (the ``[dialing]`` table)."""
+
+    #: Ask an outside number (a home or partner agent's phone, through the
+    #: outbound trunk) to press 1 before it is connected: a voicemail that picks
+    #: up is then not taken for the agent, and the offer fails ``unconfirmed``.
+    confirm_external: bool = True
 
 
 #: The scenario ``make run`` plays, when the checkout has it.
@@ -101,10 +139,28 @@ class Settings(BaseSettings):
     default_region: str = "US"
     #: How often the service looks for a newly published routing-rules version.
     rules_poll_s: float = Field(default=5.0, gt=0, le=3600)
+    #: How long after a callback whose customer did not answer it is tried again.
+    callback_retry_s: float = Field(default=300.0, gt=0, le=86400)
     pbx: list[PbxSettings] = Field(default_factory=lambda: [PbxSettings()])
+    dialing: DialingSettings = Field(default_factory=DialingSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     log_level: str = "INFO"
     log_json: bool = False
+
+    @model_validator(mode="after")
+    def _sites_known(self) -> Settings:
+        """Each PBX once; a site trunk leads to another configured PBX."""
+        names = [pbx.name for pbx in self.pbx]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"pbx: the name {name!r} is used twice")
+        for pbx in self.pbx:
+            for site in pbx.site_trunks:
+                if site == pbx.name:
+                    raise ValueError(f"pbx {pbx.name}: site_trunks: a trunk to itself")
+                if site not in names:
+                    raise ValueError(f"pbx {pbx.name}: site_trunks: no [[pbx]] named {site!r}")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from agents import AgentProfile, Location
+from agents.dial_strings import check_dial_string
 from callcenter.db.models import Agent, Queue
 from callcenter.db.session import Sessions
 
@@ -20,7 +21,11 @@ class QueueInfo:
 
 
 def _profile(agent: Agent) -> AgentProfile:
-    return AgentProfile(
+    """The agent as the router and the dialer see it. A dial string no offer
+    could ring (a home agent's number not in E.164, say) stops the load with
+    ``InvalidDialString`` naming the agent: better at start-up than as a
+    stream of failed offers."""
+    profile = AgentProfile(
         agent_id=agent.id,
         login=agent.login,
         name=agent.name,
@@ -29,6 +34,8 @@ def _profile(agent: Agent) -> AgentProfile:
         skills={s.skill.name: s.proficiency for s in agent.skills},
         pbx=agent.pbx,
     )
+    check_dial_string(profile)
+    return profile
 
 
 async def load_agents(sessions: Sessions) -> list[AgentProfile]:

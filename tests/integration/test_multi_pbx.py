@@ -3,12 +3,13 @@ and one PBX going down holds only its own calls."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agents import AgentState
 from callcenter.db.directory import load_agents, load_queues
-from callcenter.db.models import CallRecord
+from callcenter.db.models import Agent, CallRecord
 from callcenter.db.session import make_engine, make_session_factory
+from callcenter.orchestration.dialing import DialPlan, offer_target
 from callcenter.pbxsim import PbxSimulator, PhoneBehaviour
 from callcenter.service import create_app
 from callcenter.settings import Settings
@@ -16,26 +17,40 @@ from tests.conftest import eventually, free_port
 
 SECRET = "callcenter-secret"
 
+SITE_TRUNKS = DialPlan(
+    site_trunks={("site-b", "site-a"): "to-site-a"}, sites=frozenset({"site-a", "site-b"})
+)
+
 
 async def test_two_pbxs_each_get_their_calls_answered_and_one_down_stops_only_itself(
     seeded_db_url: str,
 ) -> None:
     engine = make_engine(seeded_db_url)
     sessions = make_session_factory(engine)
+    async with sessions.begin() as session:  # every agent's phone is on site A
+        await session.execute(update(Agent).values(pbx="site-a"))
     agents = await load_agents(sessions)
     dids = {q.did: q.name for q in await load_queues(sessions) if q.did}
     sites: dict[str, PbxSimulator] = {}
     for name in ("site-a", "site-b"):
         sim = PbxSimulator(system_name=name, users={"callcenter": SECRET}, dids=dids, seed=1)
-        for agent in agents:  # every agent's phone is reachable from both sites
-            sim.add_phone(agent.dial_string, PhoneBehaviour(answer_after_s=0.05))
+        for agent in agents:
+            # Site B reaches site A's phones through its inter-site trunk.
+            dial = offer_target(agent, name, SITE_TRUNKS).dial_string
+            sim.add_phone(dial, PhoneBehaviour(answer_after_s=0.05))
         await sim.start()
         sites[name] = sim
     settings = Settings(
         database_url=seeded_db_url,
         http_port=free_port(),
         pbx=[
-            {"name": name, "port": sim.port, "ping_interval_s": 0.5} for name, sim in sites.items()
+            {"name": "site-a", "port": sites["site-a"].port, "ping_interval_s": 0.5},
+            {
+                "name": "site-b",
+                "port": sites["site-b"].port,
+                "ping_interval_s": 0.5,
+                "site_trunks": {"site-a": "to-site-a"},
+            },
         ],
         simulator={"enabled": False},
         ring_timeout_s=3.0,

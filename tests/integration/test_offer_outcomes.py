@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agents import AgentProfile, AgentState
 from callcenter.db.directory import load_agents
-from callcenter.db.models import CallOffer, CallRecord
+from callcenter.db.models import Agent, CallOffer, CallRecord
 from callcenter.db.routing_rules import live_rules_or_default, publish_rules
 from callcenter.db.session import Sessions, make_engine, make_session_factory
 from callcenter.pbxsim.phones import PhoneBehaviour
 from callcenter.service import create_app
+from routing import Location
 from tests.conftest import demo_settings
 
 T = TypeVar("T")
@@ -53,6 +54,8 @@ class Desk:
     sessions: Sessions
     first: AgentProfile
     second: AgentProfile
+    #: the ASGI app, for requests through the REST API
+    app: Any = None
 
     def phone(self, agent: AgentProfile, behaviour: PhoneBehaviour) -> None:
         self.runtime.simulator.set_phone_behaviour(agent.dial_string, behaviour)
@@ -109,7 +112,7 @@ class Desk:
 
 
 @asynccontextmanager
-async def running_desk(db_url: str) -> AsyncIterator[Desk]:
+async def running_desk(db_url: str, *, outbound_trunk: str | None = None) -> AsyncIterator[Desk]:
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     rules, _ = await live_rules_or_default(sessions)
@@ -117,7 +120,14 @@ async def running_desk(db_url: str) -> AsyncIterator[Desk]:
         update={
             "rona_misses": 1,
             "queues": [
-                q.model_copy(update={"ring_timeout_s": RING_TIMEOUT_S, "wrap_up_s": 0})
+                q.model_copy(
+                    update={
+                        "ring_timeout_s": RING_TIMEOUT_S,
+                        "wrap_up_s": 0,
+                        # home agents at once (the demo adds them after 45 s)
+                        "locations": sorted({*q.locations, Location.HOME}),
+                    }
+                )
                 if q.name == "sales"
                 else q
                 for q in rules.queues
@@ -130,7 +140,9 @@ async def running_desk(db_url: str) -> AsyncIterator[Desk]:
         key=lambda a: a.agent_id,
     )
     assert len(sales) >= 2, "the demo seed has at least two sales agents"
-    app = create_app(demo_settings(db_url))
+    settings = demo_settings(db_url)
+    settings.pbx[0].outbound_trunk = outbound_trunk
+    app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
             runtime = app.state.runtime
@@ -140,7 +152,7 @@ async def running_desk(db_url: str) -> AsyncIterator[Desk]:
                 return bool(link.connected)
 
             await wait_for(connected)
-            desk = Desk(runtime, sessions, sales[0], sales[1])
+            desk = Desk(runtime, sessions, sales[0], sales[1], app)
             for agent in sales:
                 desk.phone(agent, ANSWERS)
             yield desk
@@ -250,3 +262,77 @@ async def test_an_unreachable_phone_is_never_rung_until_it_registers_again(desk:
     assert record.agent_id == desk.first.agent_id
     # the only offer is the one that rang once the phone was back
     assert await desk.offers(record) == [(desk.first.agent_id, "answered")]
+
+
+async def test_congestion_counts_as_a_miss_and_the_next_agent_takes_the_call(desk: Desk) -> None:
+    desk.phone(desk.first, PhoneBehaviour(congestion=True))
+    await desk.ready(desk.first)
+    linkedid = desk.call("+4930333333", talk_s=0.3)
+    reason = await desk.becomes(desk.first, AgentState.NOT_READY)
+    assert reason == "network congestion"
+    await desk.ready(desk.second)
+    record = await desk.ended(linkedid)
+    assert await desk.offers(record) == [
+        (desk.first.agent_id, "congestion"),
+        (desk.second.agent_id, "answered"),
+    ]
+
+
+HOME_NUMBER = "+4930555000"
+HOME_LINE = f"PJSIP/{HOME_NUMBER}@outbound-trunk"
+
+
+@pytest.fixture
+async def home_desk(seeded_db_url: str) -> AsyncIterator[Desk]:
+    """The first sales agent works from home: rung on their own number, through
+    the PBX's outbound trunk, and asked to press 1 before the caller is put
+    through."""
+    engine = make_engine(seeded_db_url)
+    sales = sorted(
+        (
+            a
+            for a in await load_agents(make_session_factory(engine))
+            if a.skills.get("sales", 0) >= 3
+        ),
+        key=lambda a: a.agent_id,
+    )
+    async with make_session_factory(engine).begin() as session:
+        await session.execute(
+            update(Agent)
+            .where(Agent.id == sales[0].agent_id)
+            .values(location="home", dial_string=HOME_NUMBER)
+        )
+    await engine.dispose()
+    async with running_desk(seeded_db_url, outbound_trunk="outbound-trunk") as running:
+        yield running
+
+
+async def test_a_voicemail_that_picks_up_a_home_agents_line_is_not_taken_for_the_agent(
+    home_desk: Desk,
+) -> None:
+    desk = home_desk
+    desk.runtime.simulator.set_phone_behaviour(
+        HOME_LINE, PhoneBehaviour(answer_after_s=0.1, presses_1_after_s=None)
+    )
+    await desk.ready(desk.first)
+    linkedid = desk.call("+4930444444", talk_s=0.3)
+    reason = await desk.becomes(desk.first, AgentState.NOT_READY, timeout_s=30)
+    assert reason == "offer not confirmed"
+    await desk.ready(desk.second)
+    record = await desk.ended(linkedid, timeout_s=30)
+    assert await desk.offers(record) == [
+        (desk.first.agent_id, "unconfirmed"),
+        (desk.second.agent_id, "answered"),
+    ]
+
+
+async def test_a_home_agent_who_presses_1_gets_the_caller(home_desk: Desk) -> None:
+    desk = home_desk
+    desk.runtime.simulator.set_phone_behaviour(
+        HOME_LINE, PhoneBehaviour(answer_after_s=0.1, presses_1_after_s=0.2)
+    )
+    await desk.ready(desk.first)
+    linkedid = desk.call("+4930666666", talk_s=0.3)
+    record = await desk.ended(linkedid)
+    assert (record.outcome, record.agent_id) == ("answered", desk.first.agent_id)
+    assert record.agent_target == HOME_LINE

@@ -226,3 +226,162 @@ def test_the_frame_filter_changes_no_domain_event_of_any_capture() -> None:
         assert _timeless(list(replay_events(capture, wanted=wants_frame))) == _timeless(
             _events(capture.name)
         ), capture.name
+
+
+# -- answer confirmation and congestion (no capture has them: frames as Asterisk
+# shapes them, a caller's Local pair in callcenter-inbound and an offer's leg) --------
+
+CALL = "pbx1-1795400000.0"
+CALLER_TWO = "Local/100@callcenter-inbound-00000040;2"
+LEG = "agentleg-c0100-1"
+LEG_ONE = "PJSIP/outbound-trunk-00000007"
+TARGET = "PJSIP/+493012345678@outbound-trunk"
+
+
+def _channel(event: str, uniqueid: str, name: str, linkedid: str, **extra: str) -> Message:
+    return Message.build(Event=event, Channel=name, Uniqueid=uniqueid, Linkedid=linkedid, **extra)
+
+
+def _feed(tracker: CallTracker, *frames: Message) -> list[ev.DomainEvent]:
+    out: list[ev.DomainEvent] = []
+    for frame in frames:
+        out += tracker.feed(frame, 10.0)
+    return out
+
+
+def _offer_answered(*, must_bridge: bool = True) -> CallTracker:
+    """A caller waits; an offer to an outside number rings and is answered (its
+    OriginateResponse Success): the far end is now asked to press 1."""
+    tracker = CallTracker("pbx1")
+    _feed(
+        tracker,
+        _channel("Newchannel", CALL, "Local/100@callcenter-inbound-00000040;1", CALL),
+        _channel("Newchannel", "pbx1-1795400000.1", CALLER_TWO, CALL),
+        _channel(
+            "UserEvent", "pbx1-1795400000.1", CALLER_TWO, CALL,
+            UserEvent="CallCenterEnqueue", Queue="sales", CallerIDNum="+14155550123",
+        ),
+    )  # fmt: skip
+    tracker.expect_agent_leg(
+        leg_id=LEG,
+        action_id="cc-7",
+        agent_target=TARGET,
+        caller_channel=CALLER_TWO,
+        call_id="c0100",
+        linkedid=CALL,
+        must_bridge=must_bridge,
+    )
+    _feed(
+        tracker,
+        _channel("Newchannel", LEG, LEG_ONE, LEG, ChannelStateDesc="Down"),
+        _channel("Newstate", LEG, LEG_ONE, LEG, ChannelStateDesc="Ringing"),
+        _channel("Newstate", LEG, LEG_ONE, LEG, ChannelStateDesc="Up"),
+        Message.build(
+            Event="OriginateResponse", ActionID="cc-7", Response="Success", Channel=LEG_ONE,
+            Context="callcenter-connect", Exten="s", Reason="4", Uniqueid=LEG,
+        ),
+    )  # fmt: skip
+    return tracker
+
+
+def _leg_hangs_up(tracker: CallTracker, cause: str = "16") -> list[ev.DomainEvent]:
+    return _feed(tracker, _channel("Hangup", LEG, LEG_ONE, LEG, Cause=cause))
+
+
+def _caller_hangs_up(tracker: CallTracker) -> list[ev.DomainEvent]:
+    one = "Local/100@callcenter-inbound-00000040;1"
+    return _feed(
+        tracker,
+        _channel("HangupRequest", CALL, one, CALL, Cause="0"),
+        _channel("Hangup", CALL, one, CALL, Cause="0"),
+        _channel("Hangup", "pbx1-1795400000.1", CALLER_TWO, CALL, Cause="16"),
+    )
+
+
+def test_an_answered_offer_hung_up_before_its_bridge_fails_unconfirmed() -> None:
+    tracker = _offer_answered()
+    events = _leg_hangs_up(tracker)
+    assert events == [ev.AgentLegFailed("pbx1", CALL, LEG, TARGET, "unconfirmed", 10.0)]
+    assert tracker.live_calls == [CALL], "the caller still waits, to be offered again"
+    later = _caller_hangs_up(tracker)
+    assert later == [
+        ev.CallerHungUp("pbx1", CALL, "waiting", 10.0),
+        ev.CallEnded("pbx1", CALL, "caller", 10.0),
+    ]
+
+
+def test_an_offer_being_confirmed_keeps_the_call_ringing_until_the_leg_ends() -> None:
+    tracker = _offer_answered()
+    events = _caller_hangs_up(tracker)
+    assert events == [ev.CallerHungUp("pbx1", CALL, "ringing", 10.0)]
+    assert tracker.live_calls == [CALL], "its offer is still open"
+    assert _leg_hangs_up(tracker) == [
+        ev.AgentLegFailed("pbx1", CALL, LEG, TARGET, "canceled", 10.0),
+        ev.CallEnded("pbx1", CALL, "caller", 10.0),
+    ]
+
+
+def test_a_confirmed_offer_is_bridged_and_ends_as_any_conversation() -> None:
+    tracker = _offer_answered()
+    bridge = "b7c5d3a0-0000-4000-8000-000000000001"
+    events = _feed(
+        tracker,
+        _channel("BridgeEnter", "pbx1-1795400000.1", CALLER_TWO, CALL, BridgeUniqueid=bridge),
+        _channel("BridgeEnter", LEG, LEG_ONE, CALL, BridgeUniqueid=bridge),
+    )
+    assert events == [ev.Bridged("pbx1", CALL, LEG, TARGET, 10.0)]
+    ended = _leg_hangs_up(tracker)
+    assert ev.AgentHungUp("pbx1", CALL, LEG, TARGET, 10.0) in ended
+    assert not [e for e in ended if isinstance(e, ev.AgentLegFailed)]
+
+
+def test_a_conference_leg_talks_once_answered_so_its_hangup_is_not_a_failure() -> None:
+    tracker = _offer_answered(must_bridge=False)
+    assert _leg_hangs_up(tracker) == [ev.AgentHungUp("pbx1", CALL, LEG, TARGET, 10.0)]
+
+
+def _offer_ringing(tracker: CallTracker) -> None:
+    _feed(
+        tracker,
+        _channel("Newchannel", CALL, "Local/100@callcenter-inbound-00000040;1", CALL),
+        _channel(
+            "UserEvent", "pbx1-1795400000.1", CALLER_TWO, CALL,
+            UserEvent="CallCenterEnqueue", Queue="sales",
+        ),
+    )  # fmt: skip
+    tracker.expect_agent_leg(
+        leg_id=LEG,
+        action_id="cc-7",
+        agent_target=TARGET,
+        caller_channel=CALLER_TWO,
+        call_id="c0100",
+        linkedid=CALL,
+        must_bridge=True,
+    )
+    _feed(tracker, _channel("Newchannel", LEG, LEG_ONE, LEG, ChannelStateDesc="Ringing"))
+
+
+def test_originate_reason_8_is_congestion() -> None:
+    tracker = CallTracker("pbx1")
+    _offer_ringing(tracker)
+    events = _feed(
+        tracker,
+        _channel("Hangup", LEG, LEG_ONE, LEG, Cause="34"),
+        Message.build(
+            Event="OriginateResponse", ActionID="cc-7", Response="Failure", Channel=TARGET,
+            Context="callcenter-connect", Exten="s", Reason="8", Uniqueid=LEG,
+        ),
+    )  # fmt: skip
+    assert [e for e in events if isinstance(e, ev.AgentLegFailed)] == [
+        ev.AgentLegFailed("pbx1", CALL, LEG, TARGET, "congestion", 10.0)
+    ]
+    assert tracker.live_calls == [CALL]
+
+
+def test_hangup_causes_34_and_38_are_congestion_when_only_the_channel_can_tell() -> None:
+    for cause in ("34", "38"):
+        tracker = CallTracker("pbx1")
+        _offer_ringing(tracker)
+        tracker.connection_lost()  # its OriginateResponse went to the dead connection
+        events = _leg_hangs_up(tracker, cause)
+        assert events == [ev.AgentLegFailed("pbx1", CALL, LEG, TARGET, "congestion", 10.0)]
