@@ -301,21 +301,28 @@ class PbxLink:
         target: str,
         caller_channel: str,
         must_bridge: bool = False,
+        callback: bool = False,
     ) -> None:
-        """Announce a leg to the tracker, then send its Originate: an offer's, or a
-        conference leg's. Every way its answer can go missing is left to the leg's
-        own events; only a refusal or a link that was down raises. ``must_bridge``:
-        an offer, connected only once bridged with its caller."""
+        """Announce a leg to the tracker, then send its Originate: an offer's, a
+        conference leg's or a callback attempt's. Every way its answer can go
+        missing is left to the leg's own events; only a refusal or a link that
+        was down raises. ``must_bridge``: an offer, connected only once bridged
+        with its caller. ``callback``: a call of its own, named by the leg."""
         action_id = self._client.next_action_id()
-        self.tracker.expect_agent_leg(
-            leg_id=leg_id,
-            action_id=action_id,
-            agent_target=target,
-            caller_channel=caller_channel,
-            call_id=call_id,
-            linkedid=linkedid,
-            must_bridge=must_bridge,
-        )
+        if callback:
+            self.tracker.expect_callback_leg(
+                leg_id=leg_id, action_id=action_id, agent_target=target, call_id=call_id
+            )
+        else:
+            self.tracker.expect_agent_leg(
+                leg_id=leg_id,
+                action_id=action_id,
+                agent_target=target,
+                caller_channel=caller_channel,
+                call_id=call_id,
+                linkedid=linkedid,
+                must_bridge=must_bridge,
+            )
         try:
             result = await self._client.send_action("Originate", headers, action_id=action_id)
         except AmiResponseLost:
@@ -334,6 +341,39 @@ class PbxLink:
             return
         if not result.ok:
             raise OfferNotPlaced(result.message or "Originate refused")
+
+    async def originate_callback_leg(
+        self,
+        *,
+        leg_id: str,
+        call_id: str,
+        agent_target: str,
+        number: str,
+        ring_timeout_s: float,
+        caller_id_name: str,
+    ) -> None:
+        """Ring the agent into ``callcenter-callback-out``, which dials ``number``
+        once they answer. Announced to the tracker first, as an offer is, and
+        never sent twice (a lost answer may mean the agent's phone rings)."""
+        headers = self._headers_to_send(
+            lambda: actions.originate_callback_leg(
+                leg_id=leg_id,
+                call_id=call_id,
+                agent_target=agent_target,
+                number=number,
+                ring_timeout_s=ring_timeout_s,
+                caller_id_name=caller_id_name,
+            )
+        )
+        await self._originate_announced(
+            headers,
+            leg_id=leg_id,
+            call_id=call_id,
+            linkedid=leg_id,
+            target=agent_target,
+            caller_channel="",
+            callback=True,
+        )
 
     async def send_caller(self, *, caller_channel: str, destination: str, queue: str) -> None:
         headers = self._headers_to_send(

@@ -2,7 +2,8 @@
 
 Why so strict: Originate is as dangerous as a shell (AST-2012-012). An offer only
 ever originates into our fixed ``callcenter-connect`` context, a conference leg
-into ``callcenter-conf`` and a supervisor's leg into ``callcenter-spy``, each with
+into ``callcenter-conf``, a supervisor's leg into ``callcenter-spy`` and a
+callback attempt into ``callcenter-callback-out``, each with
 an allowlisted set of variables; a Redirect only goes to a context of an
 allowlist; and every value is checked against what it may look like (a dial
 string, a channel name, an id, a phone number) before it is placed in a header.
@@ -24,6 +25,10 @@ SPY_OPTIONS = {"monitor": "q", "whisper": "qw", "barge": "qB"}
 CONF_CONTEXT = "callcenter-conf"
 #: where a caller waits to be offered, and is held (capture 08, capture 16)
 WAIT_CONTEXT = "callcenter-wait"
+#: a callback attempt: the agent's answered leg runs
+#: ``Dial(PJSIP/${EXTEN}@outbound-trunk,...)``, the extension being the
+#: customer's number (config/asterisk/extensions.conf)
+CALLBACK_OUT_CONTEXT = "callcenter-callback-out"
 #: dials ``${EXTEN}`` on the outside trunk (config/asterisk/extensions.conf)
 OUTBOUND_CONTEXT = "callcenter-outbound"
 #: set on an agent leg's channel, it sends the leg into the call's conference when
@@ -256,6 +261,39 @@ def originate_conference_leg(
         ("Timeout", str(int(ring_timeout_s * 1000))),
         ("ChannelId", leg_id),
         ("CallerID", caller_id(caller_id_name, caller_id_number)),
+        ("Variable", f"CC_CALL_ID={call_id}"),
+    ]
+
+
+def originate_callback_leg(
+    *,
+    leg_id: str,
+    call_id: str,
+    agent_target: str,
+    number: str,
+    ring_timeout_s: float,
+    caller_id_name: str,
+) -> Headers:
+    """Headers of the Originate of a callback attempt: the agent's phone rings
+    first, showing the customer's name and number (the CallerID), and once the
+    agent answers ``callcenter-callback-out`` dials ``number`` (the extension)
+    on the trunk. The number is checked as a transfer out's is: whatever is in
+    the extension is dialed. Only ``CC_CALL_ID`` is passed, for the record."""
+    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
+    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
+    _check("agent_target", agent_target, _DIAL_STRING, "not a dial string (TECH/resource)")
+    _check("number", number, _OUTSIDE_NUMBER, "not a phone number (+ and digits)")
+    if not 0 < ring_timeout_s <= 600:
+        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
+    return [
+        ("Channel", agent_target),
+        ("Context", CALLBACK_OUT_CONTEXT),
+        ("Exten", number),
+        ("Priority", "1"),
+        ("Async", "true"),
+        ("Timeout", str(int(ring_timeout_s * 1000))),
+        ("ChannelId", leg_id),
+        ("CallerID", caller_id(caller_id_name, number)),
         ("Variable", f"CC_CALL_ID={call_id}"),
     ]
 

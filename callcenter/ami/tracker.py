@@ -34,6 +34,20 @@ Wire facts it relies on (see tests/fixtures/ami/README.md, proven on Asterisk 22
   ``CallEnded.ended_by`` says. A held caller never raises ``CallCenterEnqueue``
   again, and is not adopted by a resync while its conference has members.
 
+- A waiting caller who presses 1 goes to ``[callcenter-callback]``, which raises
+  ``UserEvent: CallCenterCallback`` (``Queue``, ``Number``) on the caller's
+  channel, then hangs it up: the call ends on the PBX like any abandon, after a
+  ``CallbackRequested`` that tells the orchestrator to keep its place.
+- A callback attempt is an Originate of the agent's phone into
+  ``callcenter-callback-out`` (announced with ``expect_callback_leg``): a call of
+  its own, named by the leg (its Linkedid is the ChannelId). Once the agent
+  answered, the leg's own ``Dial`` makes the customer's channel (``DialBegin``
+  from the leg names it), which is that call's only caller. Bridged with the
+  customer, it talks; a DialEnd ``NOANSWER`` / ``BUSY`` / ``CONGESTION`` /
+  ``CHANUNAVAIL`` (or a leg that never dialed) is a customer not reached: not
+  the agent's doing, so no offer fails and no agent hangs up, and the attempt
+  ends (``ended_by`` None) once its leg is gone. An agent who hangs up while
+  the customer still rings did not take the attempt (``unconfirmed``).
 - After a reconnect, ``resync`` takes the ``CoreShowChannels`` list: channels we
   knew that are gone ended while we were away (their calls end with cause
   ``lost_during_disconnect``), channels we did not know are adopted, and a caller
@@ -62,10 +76,14 @@ from callcenter.ami.channels import Channel, Channels
 from callcenter.ami.message import Message
 
 ENQUEUE_USER_EVENT = "CallCenterEnqueue"
+CALLBACK_USER_EVENT = "CallCenterCallback"
 WAIT_CONTEXT = "callcenter-wait"
 #: Channel variables of a waiting caller that a resync needs to adopt it.
 ADOPTION_VARIABLES = ("CC_QUEUE", "CC_ACCOUNT", "CC_CALL_ID")
 CONFERENCE_APPLICATION = "ConfBridge"
+#: How callcenter names the ChannelIds of the legs it originates (offers and
+#: added parties): after a restart, a channel so named is a leg of an earlier run.
+OUR_LEG_PREFIXES = ("agentleg-", "party-")
 #: device states of things that are not phones: a ConfBridge and its announcer
 _NOT_PHONES = ("Local/", "CBAnn/", "confbridge:")
 _UNREACHABLE_DEVICE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
@@ -78,6 +96,13 @@ _HANGUP_CAUSES: dict[str, ev.OfferFailure] = {
     "19": "no_answer",
     "34": "congestion",
     "38": "congestion",
+}
+#: a callback's Dial to the customer ended without them (DialEnd's DialStatus)
+_UNREACHED: dict[str, str] = {
+    "NOANSWER": "no_answer",
+    "BUSY": "busy",
+    "CONGESTION": "congestion",
+    "CHANUNAVAIL": "unavailable",
 }
 _MAX_UNMATCHED = 256
 LOST: Final = "lost_during_disconnect"
@@ -111,6 +136,14 @@ class Leg:
     #: connects only once it is bridged with its caller. A conference leg talks
     #: as soon as it answers (to whoever is in the conference).
     must_bridge: bool = False
+    #: A callback attempt (``callcenter-callback-out``): a call of its own from
+    #: the start (``linkedid`` is ``leg_id``), whose caller is the customer the
+    #: answered leg dials.
+    callback: bool = False
+    #: callback: the leg's Dial to the customer began (DialBegin from the leg)
+    dialed: bool = False
+    #: callback: the customer was not reached (``CustomerUnreached`` was said)
+    unreached: bool = False
 
 
 @dataclass(slots=True)
@@ -124,6 +157,9 @@ class Call:
     last_break: ev.Party | None = None
     #: its channels vanished while the link was down (or the PBX restarted)
     lost: bool = False
+    #: a callback attempt's call: its only caller-side channel is the customer's
+    #: (a device the agent's Local leg dials is born in the same Linkedid)
+    callback: bool = False
 
 
 class CallTracker:
@@ -198,6 +234,31 @@ class CallTracker:
         else:
             self._try_bind(leg)
 
+    def expect_callback_leg(
+        self, *, leg_id: str, action_id: str, agent_target: str, call_id: str
+    ) -> None:
+        """Announce the Originate of a callback attempt (``ChannelId: leg_id`` into
+        ``callcenter-callback-out``), before it is sent. The attempt is a call of
+        its own named by the leg: its events carry ``leg_id`` as their Linkedid
+        from the agent's ringing on, and it gets its caller (the customer) when
+        the answered leg dials them."""
+        if leg_id in self._legs:
+            return
+        leg = Leg(
+            leg_id,
+            action_id,
+            agent_target,
+            "",
+            call_id,
+            linkedid=leg_id,
+            primary=leg_id,
+            must_bridge=True,
+            callback=True,
+        )
+        self._legs[leg_id] = leg
+        self._legs_by_action[action_id] = leg_id
+        self._catch_up(leg)
+
     def connection_lost(self) -> None:
         """The link dropped: from now until ``resync``, no OriginateResponse of the
         old connection will arrive, and the channels we know may be gone."""
@@ -214,11 +275,21 @@ class CallTracker:
             uniqueid
             for item in snapshot
             if item.get("Context") == WAIT_CONTEXT
-            and not item.get("BridgeId")
             and (uniqueid := item.get("Uniqueid") or "")
             and (item.get("Linkedid") or "") not in self._calls
             and self._legs.get(uniqueid.partition(";")[0]) is None
+            and (not item.get("BridgeId") or self._our_leg_in(item.get("BridgeId") or "", snapshot))
         ]
+
+    @staticmethod
+    def _our_leg_in(bridge_id: str, snapshot: Sequence[Message]) -> bool:
+        """Whether a leg an earlier run of callcenter originated is in that bridge
+        (a caller talking with one of our agents, through ``Bridge()``)."""
+        return any(
+            item.get("BridgeId") == bridge_id
+            and (item.get("Uniqueid") or "").startswith(OUR_LEG_PREFIXES)
+            for item in snapshot
+        )
 
     def resync(
         self,
@@ -257,9 +328,10 @@ class CallTracker:
             waiting = self._snapshot.get(uniqueid)
             if waiting is not None:
                 self._adopt_waiting_caller(waiting, found, at)
+        stale = self._stale_legs()
         self._snapshot = {}
         restarted, self._restarted = self._restarted, False
-        self._emit(ev.LinkResynced(self.pbx, frozenset(self._calls), restarted, at))
+        self._emit(ev.LinkResynced(self.pbx, frozenset(self._calls), restarted, at, stale))
         out, self._out = self._out, []
         return out
 
@@ -301,13 +373,17 @@ class CallTracker:
         return leg if leg is not None and leg.primary == channel.uniqueid else None
 
     def _caller_call(self, channel: Channel) -> Call | None:
-        """The call this channel is a caller-side channel of, if any."""
+        """The call this channel is a caller-side channel of, if any. A callback
+        attempt's caller is the customer its leg dialed, and nothing else."""
         if self._leg_of(channel) is not None:
             return None
-        return self._calls.get(channel.origin_linkedid)
+        call = self._calls.get(channel.origin_linkedid)
+        if call is not None and call.callback and channel.uniqueid != call.caller_uniqueid:
+            return None
+        return call
 
     def _caller_side(self, call: Call) -> list[Channel]:
-        return [c for c in self._channels.born_in(call.linkedid) if self._leg_of(c) is None]
+        return [c for c in self._channels.born_in(call.linkedid) if self._caller_call(c) is call]
 
     def _is_caller_party(self, call: Call, channel: Channel) -> bool:
         """The customer's own channels: the one that enqueued, and the call's first."""
@@ -406,9 +482,15 @@ class CallTracker:
             return
         leg.result = "failed"
         call = self._leg_call(leg)
+        if leg.unreached:
+            # ``CustomerUnreached`` said how this callback attempt went.
+            if call is not None:
+                self._maybe_end(call)
+            return
         if call is not None and call.lost:
             reason = LOST
-        elif call is not None and call.caller_gone:
+        elif call is not None and call.caller_gone and not call.callback:
+            # (A callback's customer going is no reason: they were never waiting.)
             reason = "canceled"
         self._emit(
             ev.AgentLegFailed(
@@ -417,6 +499,8 @@ class CallTracker:
         )
         if call is not None:
             self._maybe_end(call)
+        elif leg.callback:
+            self._forget_leg_if_done(leg)
 
     def _leg_bridged(self, leg: Leg, call: Call) -> None:
         self._leg_answered(leg)
@@ -429,6 +513,8 @@ class CallTracker:
     def _leg_hung_up(self, leg: Leg, cause: str) -> None:
         if leg.result == "pending" and leg.response_lost:
             self._leg_failed(leg, _HANGUP_CAUSES.get(cause, "unavailable"))
+        if self._unreached_leg_hung_up(leg):
+            return
         if leg.result == "answered" and self._open(leg):
             # Answered, never bridged: not confirmed (or canceled, or lost, as
             # ``_leg_failed`` finds the call), and the leg is over.
@@ -445,10 +531,42 @@ class CallTracker:
             self._maybe_end(call)
         self._forget_leg_if_done(leg)
 
+    def _unreached_leg_hung_up(self, leg: Leg) -> bool:
+        """A callback leg that answered and hangs up before it was bridged: if
+        its customer was not reached (DialEnd said why, or its Dial never made a
+        channel), ``CustomerUnreached`` says so, and the attempt ends with the
+        leg, ``ended_by`` nobody. True when so; False leaves the leg to the
+        offers' rules (an agent who gave up while the customer rang did not
+        confirm the attempt)."""
+        if not (leg.callback and leg.result == "answered" and self._open(leg)):
+            return False
+        if not leg.dialed:
+            self._customer_unreached(leg, "unavailable")
+        if not leg.unreached:
+            return False
+        leg.hung_up = True
+        leg.result = "failed"
+        call = self._leg_call(leg)
+        if call is not None:
+            self._maybe_end(call)
+        else:
+            self._emit(ev.CallEnded(self.pbx, leg.leg_id, None, self._at))
+        self._forget_leg_if_done(leg)
+        return True
+
+    def _customer_unreached(self, leg: Leg, reason: str) -> None:
+        if leg.unreached or leg.linkedid is None:
+            return
+        self._leg_answered(leg)  # its Dial ran: the agent had answered
+        leg.unreached = True
+        self._emit(ev.CustomerUnreached(self.pbx, leg.linkedid, leg.leg_id, reason, self._at))
+
     def _caller_hung_up(self, call: Call) -> None:
         if call.caller_gone:
             return
         call.caller_gone = True
+        if call.callback and not call.ever_bridged:
+            return  # a callback's customer who never answered hung up on nobody
         self._emit(ev.CallerHungUp(self.pbx, call.linkedid, self._phase(call), self._at))
 
     def _phase(self, call: Call) -> ev.CallPhase:
@@ -473,7 +591,9 @@ class CallTracker:
             lost = ev.CallEnded(self.pbx, call.linkedid, call.last_break, self._at, cause=LOST)
             self._emit(lost)
         else:
-            self._emit(ev.CallEnded(self.pbx, call.linkedid, call.last_break or "caller", self._at))
+            # A callback attempt that never talked was ended by nobody.
+            ended_by = call.last_break if call.callback else call.last_break or "caller"
+            self._emit(ev.CallEnded(self.pbx, call.linkedid, ended_by, self._at))
         del self._calls[call.linkedid]
         self._call_ids = {k: v for k, v in self._call_ids.items() if v != call.linkedid}
         for leg_id in call.legs:
@@ -574,13 +694,17 @@ class CallTracker:
 
     def _adopt_waiting_caller(self, item: Message, variables: Mapping[str, str], at: float) -> None:
         """A caller waiting in ``callcenter-wait`` that we never saw enqueue (it came
-        while the link was down, or before this process started). One already
-        bridged to someone is left alone: offering it would pull it out of a
-        conversation."""
+        while the link was down, or before this process started). One bridged
+        with a leg an earlier run originated is talking with that agent: it is
+        adopted with that leg, bridged (the orchestrator knows whose it is); one
+        bridged with anything else is left alone."""
         uniqueid, linkedid = item.get("Uniqueid") or "", item.get("Linkedid") or ""
         queue = variables.get("CC_QUEUE", "")
         channel = self._channels.get(uniqueid)
-        if not queue or not linkedid or channel is None or channel.bridge_id is not None:
+        if not queue or not linkedid or channel is None:
+            return
+        legs = self._our_legs_bridged_with(channel)
+        if channel.bridge_id is not None and not legs:
             return
         if linkedid in self._calls or self._leg_of(channel) is not None:
             return
@@ -600,6 +724,60 @@ class CallTracker:
                 at=at - _duration_s(item.get("Duration")),
                 adopted=True,
             )
+        )
+        call = self._calls[linkedid]
+        for leg_channel in legs:
+            self._adopt_talking_leg(call, channel, leg_channel, at)
+
+    def _our_legs_bridged_with(self, caller: Channel) -> list[Channel]:
+        if caller.bridge_id is None:
+            return []
+        return [
+            c
+            for c in self._channels
+            if c.bridge_id == caller.bridge_id
+            and c is not caller
+            and c.uniqueid.startswith(OUR_LEG_PREFIXES)
+            and c.uniqueid not in self._legs
+        ]
+
+    def _adopt_talking_leg(self, call: Call, caller: Channel, channel: Channel, at: float) -> None:
+        """An earlier run's agent leg found talking with an adopted caller: tracked
+        from now on as an answered, bridged leg of the call."""
+        leg_id = channel.uniqueid
+        leg = Leg(
+            leg_id=leg_id,
+            action_id="",
+            agent_target=channel.name,
+            caller_channel=caller.name,
+            call_id="",
+            linkedid=call.linkedid,
+            result="answered",
+            rang=True,
+            bridged=True,
+            primary=leg_id,
+        )
+        self._legs[leg_id] = leg
+        call.legs.append(leg_id)
+        call.ever_bridged = True
+        self._emit(ev.Bridged(self.pbx, call.linkedid, leg_id, leg.agent_target, at))
+
+    def _stale_legs(self) -> frozenset[str]:
+        """Legs an earlier run originated that are still up, bridged to nobody, and
+        that no adopted call took over (ringing, say): nobody will ever act on
+        them but the orchestrator, which hangs them up before it offers anything."""
+        bridged = {
+            uniqueid.partition(";")[0]
+            for uniqueid, item in self._snapshot.items()
+            if item.get("BridgeId")
+        }
+        return frozenset(
+            base
+            for uniqueid in self._snapshot
+            if (base := uniqueid.partition(";")[0]).startswith(OUR_LEG_PREFIXES)
+            and base not in self._legs
+            # in a bridge it is talking with someone: never cut a conversation
+            and base not in bridged
         )
 
     def _conference_in_use(self, call_id: str) -> bool:
@@ -687,12 +865,34 @@ class CallTracker:
 
     def _on_dial_begin(self, msg: Message) -> None:
         """A leg's Local ``;2`` dialing the agent's device: remember that channel,
-        which carries the agent if the Local pair optimizes away."""
+        which carries the agent if the Local pair optimizes away. A callback leg
+        itself dialing: that is its customer."""
         dialer = msg.get("Uniqueid") or ""
         dest = msg.get("DestUniqueid")
         leg = self._legs.get(dialer.partition(";")[0])
         if leg is not None and dest and dialer.endswith(";2"):
             leg.device = dest
+        elif leg is not None and dest and leg.callback and dialer == leg.leg_id:
+            self._customer_dialed(leg, dest)
+
+    def _customer_dialed(self, leg: Leg, customer: str) -> None:
+        """A callback leg runs ``callcenter-callback-out``, so the agent answered;
+        the attempt is now a call whose caller is the customer's channel."""
+        if leg.dialed or leg.linkedid is None or leg.linkedid in self._calls:
+            return
+        leg.dialed = True
+        self._leg_answered(leg)
+        self._calls[leg.linkedid] = Call(leg.linkedid, customer, [leg.leg_id], callback=True)
+
+    def _on_dial_end(self, msg: Message) -> None:
+        """A callback leg's Dial ended without its customer: not reached, and why."""
+        reason = _UNREACHED.get(msg.get("DialStatus") or "")
+        leg = self._legs.get(msg.get("Uniqueid") or "")
+        if reason is None or leg is None or not leg.callback or leg.bridged:
+            return
+        call = self._leg_call(leg)
+        if call is not None and msg.get("DestUniqueid") == call.caller_uniqueid:
+            self._customer_unreached(leg, reason)
 
     def _on_local_optimization_begin(self, msg: Message) -> None:
         one = msg.get("LocalOneUniqueid") or ""
@@ -753,7 +953,11 @@ class CallTracker:
             self._leg_ringing(leg)
 
     def _on_user_event(self, msg: Message) -> None:
-        if msg.get("UserEvent") != ENQUEUE_USER_EVENT:
+        name = msg.get("UserEvent")
+        if name == CALLBACK_USER_EVENT:
+            self._callback_requested(msg)
+            return
+        if name != ENQUEUE_USER_EVENT:
             return
         channel = self._channels.observe(msg)
         linkedid = msg.get("Linkedid")
@@ -776,6 +980,19 @@ class CallTracker:
             )
         )
         self._bind_waiting_legs()
+
+    def _callback_requested(self, msg: Message) -> None:
+        """``[callcenter-callback]`` ran on the caller of a call of ours: it asked
+        to be called back (at ``Number``; its caller id if that is empty) and is
+        about to hang up. Anyone else's is not ours to act on."""
+        channel = self._channels.observe(msg)
+        call = None if channel is None else self._caller_call(channel)
+        if call is None or channel is None or call.callback:
+            return
+        if not self._is_caller_party(call, channel):
+            return
+        number = _known(msg.get("Number")) or _known(msg.get("CallerIDNum"))
+        self._emit(ev.CallbackRequested(self.pbx, call.linkedid, number, self._at))
 
     def _on_var_set(self, msg: Message) -> None:
         if msg.get("Variable") != "CC_CALL_ID":
@@ -819,7 +1036,8 @@ class CallTracker:
 
     def _originate_result(self, leg: Leg, msg: Message) -> None:
         call = self._leg_call(leg)
-        if msg.get("Response") == "Success" and (call is None or not call.caller_gone):
+        caller_waits = call is None or not call.caller_gone or call.callback
+        if msg.get("Response") == "Success" and caller_waits:
             self._leg_answered(leg)
         elif msg.get("Response") == "Success":
             # The agent picked up after the caller had gone: nobody to talk to, so
@@ -872,6 +1090,7 @@ _HANDLERS: dict[str, Callable[[CallTracker, Message], None]] = {
     "DeviceStateChange": CallTracker._on_device_state,
     "ContactStatus": CallTracker._on_contact_status,
     "DialBegin": CallTracker._on_dial_begin,
+    "DialEnd": CallTracker._on_dial_end,
     "LocalOptimizationBegin": CallTracker._on_local_optimization_begin,
     "LocalOptimizationEnd": CallTracker._on_local_optimization_end,
 }

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from callcenter.ami.message import Message
 from callcenter.pbxsim import (
     bridging,
+    callback_out,
     callers,
     conference,
     dialplan,
@@ -66,6 +67,7 @@ def originate(pbx: Pbx, msg: Message, reply: Reply) -> None:
         variables=dict(_variable(v) for v in msg.get_all("Variable")),
         caller_id=(number, name),
         timeout_s=int(timeout) / 1000,
+        exten=msg.get("Exten") or "s",
     )
     legs.originate(pbx, leg)
 
@@ -162,6 +164,10 @@ def hang_up_channel(pbx: Pbx, channel: SimChannel) -> None:
     if call is not None and channel is call.outside:
         outbound.outside_hangs_up(pbx, call)
         return
+    attempt = pbx.legs.get(channel.linkedid)
+    if attempt is not None and attempt.customer is channel:
+        callback_out.customer_hangs_up(pbx, attempt)
+        return
     leg = pbx.legs.get(channel.uniqueid.partition(";")[0])
     if leg is None or leg.channel is None:
         pbx.hangup(channel, 0)
@@ -171,6 +177,8 @@ def hang_up_channel(pbx: Pbx, channel: SimChannel) -> None:
         conference.hang_up_member(pbx, leg)
     elif leg.answered and leg.context == spy.SPY:
         spy.hang_up(pbx, leg)
+    elif leg.answered and leg.context == callback_out.CONTEXT:
+        callback_out.agent_hangs_up(pbx, leg)
     else:
         legs.cancel_ringing(pbx, leg)
 

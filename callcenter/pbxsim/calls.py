@@ -41,7 +41,8 @@ class SimCall:
 @dataclass
 class AgentLeg:
     """A phone originated by an AMI client into the dialplan its ``context`` names
-    (``callcenter-connect``, ``callcenter-conf`` or ``callcenter-spy``)."""
+    (``callcenter-connect``, ``callcenter-conf``, ``callcenter-spy`` or
+    ``callcenter-callback-out``)."""
 
     leg_id: str
     dial_string: str
@@ -63,6 +64,10 @@ class AgentLeg:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     #: the channel this leg's ChanSpy listens to now (``callcenter-spy``)
     spying: SimChannel | None = None
+    #: the Originate's Exten: ``s``, or the number a callback attempt dials
+    exten: str = "s"
+    #: the customer a callback attempt's Dial made (``callcenter-callback-out``)
+    customer: SimChannel | None = None
 
     @property
     def phone(self) -> SimChannel | None:

@@ -4,12 +4,14 @@ transfer.
 
 Why only these: the simulator plays the dialplan contract, not a dialplan engine.
 An answered leg runs ``callcenter-connect`` (Bridge() to the caller, capture 01),
-``callcenter-conf`` (the call's ConfBridge, 16) or ``callcenter-spy`` (ChanSpy,
-09). A caller Redirected to ``callcenter-wait`` waits again (08) or is put on hold
+``callcenter-conf`` (the call's ConfBridge, 16), ``callcenter-spy`` (ChanSpy,
+09) or ``callcenter-callback-out`` (a callback attempt dialing its customer,
+``callback_out``). A caller Redirected to ``callcenter-wait`` waits again (08) or is put on hold
 (16), to ``callcenter-conf`` joins its call's conference (16) -- out of its
 agent's ``Bridge()`` too, the agent following it there when marked
 ``CC_AFTER_BRIDGE=conf`` -- and to ``callcenter-outbound`` dials an outside
-number (a blind transfer out); an ``agent-sim`` extension plays that simulated
+number (a blind transfer out), to ``callcenter-callback`` hears the callback
+prompt and raises its UserEvent (``callback``); an ``agent-sim`` extension plays that simulated
 phone (08's BlindTransfer to 1003); anything else is entered and left running,
 as a ``NoOp``.
 """
@@ -19,7 +21,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from callcenter.pbxsim import bridging, callers, conference, confirm, outbound, recording, spy
+from callcenter.pbxsim import (
+    bridging,
+    callback,
+    callback_out,
+    callers,
+    conference,
+    confirm,
+    outbound,
+    recording,
+    spy,
+)
 from callcenter.pbxsim.calls import AgentLeg, Conference, SimCall
 from callcenter.pbxsim.channels import SimChannel
 from callcenter.pbxsim.pbx import Pbx
@@ -104,10 +116,18 @@ def _half_waits(pbx: Pbx, half: SimChannel) -> None:
         pbx.newexten(half, "Wait", AGENT_SIM_TALK)
 
 
+def _callback_out(pbx: Pbx, leg: AgentLeg) -> None:
+    """``[callcenter-callback-out]``: the agent answered a callback attempt, whose
+    leg now dials the customer (``callback_out``)."""
+    callback_out.run(pbx, leg)
+    _phone_talks(pbx, leg)
+
+
 _ANSWERED: dict[str, Callable[[Pbx, AgentLeg], None]] = {
     CONNECT: _connect,
     conference.CONF: _conference,
     spy.SPY: _spy,
+    callback_out.CONTEXT: _callback_out,
 }
 
 
@@ -142,6 +162,8 @@ def _redirect_caller(pbx: Pbx, call: SimCall, context: str, exten: str) -> bool:
         bridging.start_talking(pbx, call)
     elif context == outbound.OUTBOUND:
         _dial_out(pbx, call, exten, talking, current)
+    elif context == callback.CONTEXT and two.bridge_id is None and current is None:
+        callback.enter(pbx, call, exten)
     elif context in LEAVING and two.bridge_id is None:
         _leave_the_queues(pbx, call, context, exten)
     else:
@@ -167,10 +189,10 @@ def _dial_out(
 
 
 #: contexts a caller is sent to out of the queues, with what runs there and how
-#: long the simulated caller stays (leaving a message, hearing a prompt)
+#: long the simulated caller stays (leaving a message, hearing a prompt); the
+#: callback prompt is ``callback``'s, which raises its UserEvent too
 LEAVING = {
     "callcenter-voicemail": ("VoiceMail", 4.0),
-    "callcenter-callback": ("Playback", 2.0),
     "callcenter-closed": ("Playback", 2.0),
 }
 

@@ -61,6 +61,11 @@ class Pbx:
         #: ``Read()``'s timeout per try in ``callcenter-connect``'s answer
         #: confirmation (extensions.conf: 5 s, 2 tries; ``pbxsim.confirm``)
         self.confirm_timeout_s = 5.0
+        #: ``callcenter-callback-out``'s ``Dial`` ring time (extensions.conf: 30 s)
+        self.callback_ring_s = 30.0
+        #: how long a callback's customer talks before hanging up, unless their
+        #: number's behaviour says (``hangup_after_s``)
+        self.callback_talk_s = 5.0
         self._publish = publish
         self._timers: set[asyncio.TimerHandle] = set()
         #: Uniqueid -> what must happen once that channel hangs up
@@ -226,7 +231,7 @@ class Pbx:
             ("Response", status),
             ("Channel", channel),
             ("Context", leg.context),
-            ("Exten", "s"),
+            ("Exten", leg.exten),
             ("Reason", str(reason)),
             ("Uniqueid", leg.leg_id),
             ("CallerIDNum", number),

@@ -4,10 +4,12 @@ It plays the dialplan contract (``asterisk-config/extensions.conf``): callers en
 ``callcenter-inbound``, raise ``UserEvent(CallCenterEnqueue)`` and wait in
 ``callcenter-wait``; an Originate of an agent's phone rings it and, on answer,
 runs the Originate's Context: ``callcenter-connect`` bridges it to
-``CC_CALLER_CHANNEL``, ``callcenter-conf`` joins the call's ConfBridge, and
-``callcenter-spy`` has a supervisor ChanSpy on an agent. Each step
-emits what a real Asterisk emits, in the captures' order (the conformance tests
-hold it to that), to every logged-in AMI session allowed to read it.
+``CC_CALLER_CHANNEL``, ``callcenter-conf`` joins the call's ConfBridge,
+``callcenter-spy`` has a supervisor ChanSpy on an agent and
+``callcenter-callback-out`` dials a callback's customer; a waiting caller may
+press 1 for ``callcenter-callback``. Each step emits what a real Asterisk emits,
+in the captures' order (the conformance tests hold it to that), to every
+logged-in AMI session allowed to read it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from typing import Any
 
 import structlog
 
-from callcenter.pbxsim import bridging, callers, devices
+from callcenter.pbxsim import bridging, callback, callers, devices
 from callcenter.pbxsim.acl import PERMIT_ALL, Acl
 from callcenter.pbxsim.pbx import Pbx
-from callcenter.pbxsim.phones import PhoneBehaviour
+from callcenter.pbxsim.phones import PhoneBehaviour, outside_dial_string
 from callcenter.pbxsim.privileges import Privileges
 from callcenter.pbxsim.session import AmiSession
 
@@ -48,7 +50,10 @@ class PbxSimulator:
     plays the captures' dialplan, where ``Hangup()`` follows ``Bridge()`` (what
     the conformance tests compare with). ``confirm_timeout_s``: how long each of
     the two tries of ``callcenter-connect``'s "press 1 to accept" waits (5 s in
-    extensions.conf; shorter in tests)."""
+    extensions.conf; shorter in tests). ``callback_ring_s``: how long
+    ``callcenter-callback-out`` rings a callback's customer (30 s in
+    extensions.conf); ``callback_talk_s``: how long that customer talks once
+    connected, unless their number's behaviour says (``hangup_after_s``)."""
 
     def __init__(
         self,
@@ -64,6 +69,8 @@ class PbxSimulator:
         write_timeout_s: float | None = None,
         after_bridge_goto: bool = True,
         confirm_timeout_s: float = 5.0,
+        callback_ring_s: float = 30.0,
+        callback_talk_s: float = 5.0,
     ) -> None:
         self.system_name = system_name
         self.host = host
@@ -78,6 +85,8 @@ class PbxSimulator:
         self._pbx.queue_of_did = dict(DEFAULT_DIDS if dids is None else dids)
         self._pbx.after_bridge_goto = after_bridge_goto
         self._pbx.confirm_timeout_s = confirm_timeout_s
+        self._pbx.callback_ring_s = callback_ring_s
+        self._pbx.callback_talk_s = callback_talk_s
         self._did_of_queue = {queue: did for did, queue in self._pbx.queue_of_did.items()}
         self._server: asyncio.Server | None = None
         self._sessions: set[AmiSession] = set()
@@ -185,6 +194,13 @@ class PbxSimulator:
         given its own with ``add_phone``."""
         self._pbx.phones.outside = behaviour
 
+    def set_number_behaviour(self, number: str, behaviour: PhoneBehaviour) -> None:
+        """How one outside number answers (a callback's customer, a transfer out):
+        ``answer_after_s`` None never answers, ``busy``, ``congestion``,
+        ``registered=False`` cannot be reached; ``hangup_after_s`` is how long
+        they talk."""
+        self._pbx.phones.set(outside_dial_string(number), behaviour)
+
     def set_phone_behaviour(self, dial_string: str, behaviour: PhoneBehaviour) -> None:
         """Change how a phone answers from its next offer on (e.g. it unregisters)."""
         self._pbx.phones.set(dial_string, behaviour)
@@ -210,11 +226,14 @@ class PbxSimulator:
         account: str = "",
         patience_s: float | None = None,
         talk_s: float | None = None,
+        callback_after_s: float | None = None,
     ) -> str:
         """A customer dials the queue's DID and waits; returns the call's Linkedid.
 
         ``patience_s``: the caller hangs up if no agent is connected by then;
-        ``talk_s``: the caller hangs up this long after being connected."""
+        ``talk_s``: the caller hangs up this long after being connected;
+        ``callback_after_s``: the caller, if still waiting then, presses 1 for a
+        callback (``request_callback``)."""
         did = self._did_of_queue.get(queue)
         if did is None:
             raise ValueError(f"no DID routes to queue {queue!r}")
@@ -228,7 +247,17 @@ class PbxSimulator:
             patience_s=patience_s,
             talk_s=talk_s,
         )
+        if callback_after_s is not None:
+            self._pbx.later(callback_after_s, callback.press_1, self._pbx, call)
         return call.linkedid
+
+    def request_callback(self, linkedid: str) -> bool:
+        """The waiting caller of that call presses 1: ``[callcenter-callback]``
+        plays its prompt, raises ``UserEvent: CallCenterCallback`` with the
+        caller's number and hangs up. False (nothing happens, or the key is
+        ignored) unless the caller is waiting in ``callcenter-wait``."""
+        call = self._pbx.calls.get(linkedid)
+        return call is not None and callback.press_1(self._pbx, call)
 
     def hangup_caller(self, linkedid: str) -> None:
         """The customer of that call hangs up now (waiting, ringing or talking)."""

@@ -10,6 +10,7 @@ from callcenter.ami.actions import (
     follow_into_conference,
     hangup,
     originate_agent_leg,
+    originate_callback_leg,
     originate_conference_leg,
     originate_spy_leg,
     redirect_caller,
@@ -303,4 +304,58 @@ def test_an_outside_party_joins_through_callcenter_outbound() -> None:
 def test_unsafe_conference_legs_are_refused_with_the_field_named(field: str, value: object) -> None:
     with pytest.raises(InvalidActionValue) as refused:
         conference_leg(**{field: value})
+    assert refused.value.field == field
+
+
+def callback_leg(**overrides: object) -> list[tuple[str, str]]:
+    values: dict[str, object] = {
+        "leg_id": "agentleg-c0042-ab12-3",
+        "call_id": "c0042",
+        "agent_target": "PJSIP/agent1001",
+        "number": "+14155550123",
+        "ring_timeout_s": 15,
+        "caller_id_name": "Alice Martin",
+    }
+    values.update(overrides)
+    return originate_callback_leg(**values)  # type: ignore[arg-type]
+
+
+def test_a_callback_rings_the_agent_into_callcenter_callback_out_with_the_number() -> None:
+    action = decoded(callback_leg())
+    assert [(k, v) for k, v in action if k not in ("Action", "ActionID")] == [  # type: ignore[attr-defined]
+        ("Channel", "PJSIP/agent1001"),
+        ("Context", "callcenter-callback-out"),
+        ("Exten", "+14155550123"),
+        ("Priority", "1"),
+        ("Async", "true"),
+        ("Timeout", "15000"),
+        ("ChannelId", "agentleg-c0042-ab12-3"),
+        ("CallerID", '"Alice Martin" <+14155550123>'),
+        ("Variable", "CC_CALL_ID=c0042"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("number", "0800CALLME"),
+        ("number", "+1415555O123"),
+        ("number", "_X."),
+        ("number", "12"),
+        ("number", "+" + "1" * 21),
+        ("number", "*98"),
+        ("number", "+14155550123\r\nApplication: System"),
+        ("number", "+14155550123\n"),
+        ("number", ""),
+        ("agent_target", "PJSIP/agent1001\r\nContext: default"),
+        ("agent_target", "agent1001"),
+        ("leg_id", "leg 3"),
+        ("call_id", "c1;DROP"),
+        ("ring_timeout_s", 0),
+        ("caller_id_name", "Eve\r\nApplication: System"),
+    ],
+)
+def test_unsafe_callbacks_are_refused_with_the_field_named(field: str, value: object) -> None:
+    with pytest.raises(InvalidActionValue) as refused:
+        callback_leg(**{field: value})
     assert refused.value.field == field

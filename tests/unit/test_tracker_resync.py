@@ -159,9 +159,10 @@ def test_a_caller_that_arrived_while_disconnected_is_adopted_with_its_waiting_ti
     tracker = CallTracker("pbx1")
     snapshot = [m for m in _messages("10-resync-snapshot.ami") if m.event == "CoreShowChannel"]
     # Of the ten channels (spy legs, an old agent leg, a talking call, a waiting
-    # caller), only the caller waiting unbridged in callcenter-wait is one to adopt.
+    # caller), the callers to adopt are the one talking with a leg of ours
+    # (agentleg-c0010-1 shares its bridge) and the one waiting unbridged.
     wanted = tracker.calls_needing_variables(snapshot)
-    assert wanted == ["pbx1-1795387895.48"]
+    assert wanted == ["pbx1-1795387896.50", "pbx1-1795387895.48"]
     variables = {"pbx1-1795387895.48": {"CC_QUEUE": "sales", "CC_ACCOUNT": ""}}
     events = tracker.resync(snapshot, at=1000.0, variables=variables)
     arrived = events[0]
@@ -172,6 +173,9 @@ def test_a_caller_that_arrived_while_disconnected_is_adopted_with_its_waiting_ti
     hours, minutes, seconds = (int(p) for p in (item.get("Duration") or "").split(":"))
     assert arrived.at == 1000.0 - (hours * 3600 + minutes * 60 + seconds)
     assert _kinds(events) == ["CallArrived", "LinkResynced"]
+    # The old agent leg of scenario 09, bridged to nobody, is for the service to
+    # hang up: nobody will ever act on it otherwise.
+    assert events[-1].stale_legs == frozenset({"agentleg-c0009-1"})  # type: ignore[union-attr]
     # Its hangup later ends it as an ordinary abandoned call.
     hangup = Message.build(
         Event="Hangup", Uniqueid="pbx1-1795387895.48", Linkedid=arrived.linkedid, Cause="16"
@@ -288,3 +292,21 @@ def test_an_agent_who_picks_up_after_the_caller_left_ends_the_offer_and_the_call
     failed = events[1]
     assert isinstance(failed, ev.AgentLegFailed) and failed.reason == "canceled"
     assert tracker.live_calls == []
+
+
+def test_a_caller_talking_with_a_leg_of_an_earlier_run_is_adopted_with_that_leg() -> None:
+    """A restarted service meets capture 10's talking call: it is taken over, its
+    agent leg bridged, and the caller's hangup ends it as an ordinary call."""
+    tracker = CallTracker("pbx1")
+    messages = _messages("10-resync-snapshot.ami")
+    snapshot = [m for m in messages if m.event == "CoreShowChannel"]
+    talking = "pbx1-1795387896.50"
+    variables = {talking: {"CC_QUEUE": "support", "CC_ACCOUNT": "40012345"}}
+    events = tracker.resync(snapshot, at=1000.0, variables=variables)
+    assert _kinds(events) == ["CallArrived", "Bridged", "LinkResynced"]
+    arrived, bridged, resynced = events
+    assert isinstance(arrived, ev.CallArrived) and arrived.queue == "support"
+    assert isinstance(bridged, ev.Bridged) and bridged.leg_id == "agentleg-c0010-1"
+    assert bridged.linkedid == arrived.linkedid == "pbx1-1795387896.49"
+    assert isinstance(resynced, ev.LinkResynced)
+    assert "agentleg-c0010-1" not in resynced.stale_legs
