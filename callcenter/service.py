@@ -26,6 +26,7 @@ from callcenter.db.routing_rules import live_rules_or_default
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.supervision import SupervisionAudit
 from callcenter.db.users import make_authenticator
+from callcenter.orchestration.dialing import DialPlan
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbx_link import PbxLink
 from callcenter.ports import (
@@ -176,6 +177,8 @@ def create_app(settings: Settings) -> FastAPI:
                 awaiting_resync=links.keys(),
                 open_calls=await recorder.open_calls(),
                 agent_states=await recorder.last_agent_states(),
+                dial_plan=DialPlan.from_settings(settings),
+                callback_retry_s=settings.callback_retry_s,
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=hub,
                 supervision_log=supervision_audit,

@@ -51,6 +51,8 @@ class LiveCall:
     answered_by: int | None = None
     caller_gone: bool = False
     legs: dict[str, int] = field(default_factory=dict)
+    #: what rang each leg's agent (their phone, or a trunk and their number)
+    lines: dict[str, str] = field(default_factory=dict)
     pop: asyncio.Task[dict[str, Any]] | None = None
     #: the leg whose agent has been sent the pop (once per offer)
     popped_leg: str | None = None

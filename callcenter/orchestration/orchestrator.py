@@ -53,6 +53,7 @@ from callcenter.orchestration.call_control import (
     own_talking_call,
     ready_colleague,
 )
+from callcenter.orchestration.dialing import DialPlan, OfferTarget, Unreachable, offer_target
 from callcenter.orchestration.facts import agent_facts, customer_facts, waiting_call
 from callcenter.orchestration.live import LiveAgent, LiveCall, Party
 from callcenter.orchestration.ports import (
@@ -100,6 +101,9 @@ MISSED_OFFER_REASON = {
 }
 #: Offer failures that say nothing about the agent: no Not Ready for them.
 NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_down"})
+#: the agent's phone cannot be reached from the caller's PBX (no trunk set up):
+#: a configuration gap, so no penalty, but that agent is not offered the call again
+NO_ROUTE: Final = "no_route"
 LOST: Final = "lost_during_disconnect"
 PHONE_UNREACHABLE = "phone unreachable"
 RESUMING = "resuming after a restart"
@@ -127,6 +131,7 @@ class Orchestrator:
         agent_states: Mapping[int, tuple[str, str | None, datetime]] | None = None,
         callback_retry_s: float = 300.0,
         callback_attempts: int = 3,
+        dial_plan: DialPlan | None = None,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open.
@@ -160,10 +165,14 @@ class Orchestrator:
         self._supervision = SupervisionDesk(supervision_log, clock)
         self._agent_states = dict(agent_states or {})
         self._callback_retry_s = callback_retry_s
+        #: how each agent's phone is reached from each PBX (trunks)
+        self._dial_plan = dial_plan or DialPlan()
         self._callback_attempts = callback_attempts
         #: agents who were working a call when an earlier run stopped: kept out
         #: of routing until every PBX has said what is still going on
         self._resuming: set[int] = set()
+        #: resyncs being completed (stale legs of an earlier run hung up first)
+        self._resyncs: dict[str, ev.LinkResynced] = {}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -327,6 +336,7 @@ class Orchestrator:
         """Hold the link's waiting calls: an offer now could not be placed, and
         what happens on the PBX meanwhile is learnt at the resync."""
         self._out_of_step.add(event.pbx)
+        self._resyncs.pop(event.pbx, None)
         for call in list(self._calls.values()):
             if call.pbx == event.pbx and call.phase == "waiting" and not call.caller_gone:
                 self._apply(self._router.call_left(call.call_id, event.at))
@@ -334,16 +344,11 @@ class Orchestrator:
         log.warning("PBX link down: its calls are held", pbx=event.pbx)
 
     def _link_resynced(self, event: ev.LinkResynced) -> None:
-        self._out_of_step.discard(event.pbx)
         for call in list(self._calls.values()):
-            if call.pbx != event.pbx:
-                continue
-            if call.linkedid not in event.live_calls:
+            if call.pbx == event.pbx and call.linkedid not in event.live_calls:
                 # The tracker ends what is gone; this only guards against a call
                 # it never knew (taken over from the database, say).
                 self._call_ended(ev.CallEnded(call.pbx, call.linkedid, None, event.at, LOST))
-            elif call.held and not call.caller_gone and call.phase == "waiting":
-                self._route(call, event.at)
         for key, orphan in list(self._orphans.items()):
             if orphan.pbx == event.pbx:
                 del self._orphans[key]
@@ -352,6 +357,42 @@ class Orchestrator:
                     "call_ended",
                     functools.partial(end, orphan.call_id, LOST, None, None, _utc(event.at)),
                 )
+        self._resyncs[event.pbx] = event
+        if event.stale_legs:
+            self._spawn(self._hang_up_stale_legs(event))
+        else:
+            self._link_in_step(event)
+
+    async def _hang_up_stale_legs(self, event: ev.LinkResynced) -> None:
+        """Legs an earlier run left ringing are hung up before anything is offered:
+        answered, they would bridge their agent to a caller offered to someone
+        else; and their agents are about to be offered calls again."""
+        dialer = self._dialers.get(event.pbx)
+        for leg_id in sorted(event.stale_legs):
+            log.info("hanging up a leg left by an earlier run", leg_id=leg_id)
+            if dialer is None:
+                break
+            try:
+                await dialer.hangup_leg(leg_id)
+            except Exception as exc:
+                log.warning("hanging up a stale leg failed", leg_id=leg_id, error=str(exc))
+        self._link_in_step(event)
+
+    def _link_in_step(self, event: ev.LinkResynced) -> None:
+        """The link agrees with its PBX: its held calls are routed again at their
+        place, and agents resuming after a restart are Ready once all links do."""
+        if self._resyncs.get(event.pbx) is not event:
+            return  # the link dropped again meanwhile
+        del self._resyncs[event.pbx]
+        self._out_of_step.discard(event.pbx)
+        for call in list(self._calls.values()):
+            if (
+                call.pbx == event.pbx
+                and call.held
+                and not call.caller_gone
+                and call.phase == "waiting"
+            ):
+                self._route(call, event.at)
         if not self._out_of_step:
             for agent_id in sorted(self._resuming):
                 agent = self._agents[agent_id]
@@ -441,7 +482,7 @@ class Orchestrator:
         agent.missed = 0
         self._set_state(agent, AgentState.ON_CALL, None, at)
         self._apply(self._router.call_left(call.call_id, at))
-        target = agent.profile.dial_string
+        target = call.lines.get(leg_id, agent.profile.dial_string)
         self._write(
             "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
         )
@@ -532,7 +573,7 @@ class Orchestrator:
             # Its call vanished in an outage, but the agent's leg may still ring.
             self._free_after_hangup(call.pbx, leg_id, agent)
             return
-        if reason in NOT_THE_AGENTS_FAULT or call.caller_gone:
+        if reason in NOT_THE_AGENTS_FAULT or reason == NO_ROUTE or call.caller_gone:
             self._finish_agent_call(agent, at)
             return
         agent.missed += 1
@@ -768,13 +809,24 @@ class Orchestrator:
         self._by_leg[leg_id] = call.call_id
         agent.call_id = call.call_id
         self._set_state(agent, AgentState.RESERVED, None, now)
+        line = self._line_of(agent, call, leg_id)
         self._write(
             "offer_made",
             lambda: self._records.offer_made(
-                call.call_id, leg_id, agent.profile.agent_id, agent.profile.dial_string, _utc(now)
+                call.call_id, leg_id, agent.profile.agent_id, line, _utc(now)
             ),
         )
         self._spawn(self._place_offer(call, agent, leg_id, offer.ring_timeout_s))
+
+    def _line_of(self, agent: LiveAgent, call: LiveCall, leg_id: str) -> str:
+        """What rings the agent for this call (their phone, or a trunk and their
+        number), as the history keeps it; noted on the call for its answer."""
+        try:
+            line = self._target_of(agent, call).dial_string
+        except Unreachable:
+            line = agent.profile.dial_string
+        call.lines[leg_id] = line
+        return line
 
     async def _place_offer(
         self, call: LiveCall, agent: LiveAgent, leg_id: str, ring_timeout_s: float
@@ -783,19 +835,25 @@ class Orchestrator:
         try:
             if dialer is None:
                 raise OfferNotPlaced(f"no link to PBX {call.pbx!r}")
+            target = self._target_of(agent, call)
             if call.callback_number is not None:
-                await self._place_callback(call, agent, leg_id, ring_timeout_s, dialer)
+                await self._place_callback(call, leg_id, target, ring_timeout_s, dialer)
                 return
             await dialer.originate_agent_leg(
                 leg_id=leg_id,
                 call_id=call.call_id,
                 linkedid=call.linkedid,
-                agent_target=agent.profile.dial_string,
+                agent_target=target.dial_string,
                 caller_channel=call.caller_channel,
                 ring_timeout_s=ring_timeout_s,
                 caller_id_number=call.caller_number,
                 caller_id_name=call.caller_name,
+                confirm=target.confirm,
             )
+        except Unreachable as exc:
+            log.error("agent not reachable from this PBX", call_id=call.call_id, why=exc.reason)
+            if call.call_id in self._calls:
+                self._offer_failed(call, leg_id, NO_ROUTE, self._clock())
         except OfferNotPlaced as exc:
             log.warning("offer not placed", call_id=call.call_id, leg_id=leg_id, error=str(exc))
             if call.call_id in self._calls:
@@ -843,8 +901,8 @@ class Orchestrator:
         callback (not a callback attempt's, which ends the call as usual)."""
         return (
             call.callback_number is not None
-            and not call.ever_answered
             and linkedid == call.linkedid
+            and call.phase in ("waiting", "ringing")
         )
 
     def _callback_requested(self, event: ev.CallbackRequested) -> None:
@@ -853,10 +911,11 @@ class Orchestrator:
         call = self._call_of(event.pbx, event.linkedid)
         if call is None:
             return
+        # A caller transferred back into a queue waits like any other, and may
+        # ask too.
         keeps_place = (
             call.phase in ("waiting", "ringing")
             and call.redirected_to is None
-            and not call.ever_answered
             and CALLBACK_NUMBER.match(event.number) is not None
         )
         # Sent to the callback prompt by a closed or overflow action (or with no
@@ -874,18 +933,26 @@ class Orchestrator:
             # is offered again as a callback, at its place.
             self._spawn(self._hangup_leg(call, call.leg_id))
 
+    def _target_of(self, agent: LiveAgent, call: LiveCall) -> OfferTarget:
+        """How the agent's phone is rung for this call: directly, or through a
+        trunk (another site, a home or partner number). Raises ``Unreachable``."""
+        return offer_target(agent.profile, call.pbx, self._dial_plan)
+
     async def _place_callback(
-        self, call: LiveCall, agent: LiveAgent, leg_id: str, ring_timeout_s: float, dialer: Dialer
+        self,
+        call: LiveCall,
+        leg_id: str,
+        target: OfferTarget,
+        ring_timeout_s: float,
+        dialer: Dialer,
     ) -> None:
         call.callback_linkedid = leg_id
         self._by_linkedid[(call.pbx, leg_id)] = call.call_id
-        self._event(
-            call, "callback_attempt", self._clock(), leg_id=leg_id, agent_id=agent.profile.agent_id
-        )
+        self._event(call, "callback_attempt", self._clock(), leg_id=leg_id, agent_id=call.agent_id)
         await dialer.originate_callback_leg(
             leg_id=leg_id,
             call_id=call.call_id,
-            agent_target=agent.profile.dial_string,
+            agent_target=target.dial_string,
             number=call.callback_number or "",
             ring_timeout_s=ring_timeout_s,
             caller_id_name=call.caller_name,
@@ -1045,11 +1112,12 @@ class Orchestrator:
 
         async def act(call: LiveCall, dialer: Dialer) -> None:
             call.ended_by_agent = True
+            # Noted first: the call may end before the PBX's answer comes back.
+            self._event(call, "hangup_asked", self._clock(), agent_id=agent_id)
             if call.in_conference:
                 await dialer.hangup_caller(caller_channel=call.caller_channel)
             elif call.leg_id is not None:
                 await dialer.hangup_leg(call.leg_id)
-            self._event(call, "hangup_asked", self._clock(), agent_id=agent_id)
 
         return await self._control(call_id, agent_id, act)
 
@@ -1186,7 +1254,7 @@ class Orchestrator:
                 call.call_id,
                 leg_id,
                 agent.profile.agent_id,
-                agent.profile.dial_string,
+                self._line_of(agent, call, leg_id),
                 "transfer",
                 _utc(now),
             ),
@@ -1216,7 +1284,10 @@ class Orchestrator:
             colleague = None
             if target.kind == "agent":
                 colleague = ready_colleague(self._agents, target.agent_id or 0, agent_id)
-                dial = colleague.profile.dial_string
+                try:
+                    dial = self._target_of(colleague, call).dial_string
+                except Unreachable as exc:
+                    raise CallControlError("bad_target", exc.reason) from exc
             else:
                 dial = outside_dial_string(target.number or "")
             kind: LegKind = "consult" if hold else "conference"

@@ -25,8 +25,11 @@ class Dialer(Protocol):
         ring_timeout_s: float,
         caller_id_number: str,
         caller_id_name: str,
+        confirm: bool = False,
     ) -> None:
         """Ring an agent; on answer the dialplan bridges the agent to the caller.
+        ``confirm``: the far end must press 1 first (an outside number, where a
+        voicemail may answer); one that does not ends the offer ``unconfirmed``.
 
         Raises ``OfferNotPlaced`` when the PBX refused the action or the link
         was down: the offer then failed without reaching the agent.
@@ -120,6 +123,25 @@ class Dialer(Protocol):
     async def hangup_caller(self, *, caller_channel: str) -> None:
         """Hang up the caller's channel: the agent ended the call. Nothing
         happens when it is gone already."""
+        ...
+
+    async def originate_callback_leg(
+        self,
+        *,
+        leg_id: str,
+        call_id: str,
+        agent_target: str,
+        number: str,
+        ring_timeout_s: float,
+        caller_id_name: str,
+    ) -> None:
+        """A callback: ring the agent first (``agent_target`` into
+        ``callcenter-callback-out`` with ``number`` as the extension); once they
+        answer, the dialplan dials the customer. The attempt is a call of its own
+        on the PBX, whose Linkedid is ``leg_id``: its events come back with that
+        Linkedid (``Bridged`` when the customer answers, ``CustomerUnreached``
+        when they do not, then ``CallEnded``). Raises ``OfferNotPlaced`` like
+        ``originate_agent_leg``."""
         ...
 
 

@@ -11,6 +11,7 @@ import pytest_asyncio
 from agents import AgentState
 from callcenter.ami import events as ev
 from callcenter.orchestration.orchestrator import Orchestrator
+from callcenter.ports import TransferTarget
 from routing import QueueRule, RoutingRules
 from tests.unit.test_orchestrator import FakeNotifier, FakeRecords, fake_pop
 from tests.unit.test_orchestrator_call_control import ALICE, BOB, PBX, ControlDialer
@@ -137,3 +138,24 @@ async def test_a_callback_asked_while_an_agent_rings_cancels_that_offer_and_keep
     await rig.o.settle()
     # Alice is free again (no penalty) and is offered the callback at once.
     assert rig.pbx.last("originate_callback")["agent_target"] == ALICE.dial_string
+
+
+async def test_a_caller_transferred_back_into_a_queue_may_ask_for_a_callback_too(
+    rig: Rig,
+) -> None:
+    await rig.o.set_agent_state(ALICE.agent_id, AgentState.READY)
+    rig.arrive(FIRST, 1000.0)
+    await rig.o.settle()
+    leg = rig.pbx.last("originate")["leg_id"]
+    rig.o.handle(ev.Bridged(PBX, FIRST, leg, ALICE.dial_string, 1002.0))
+    call_id = rig.pbx.last("originate")["call_id"]
+    # Alice goes on a break after this call (asked during it, applied after).
+    await rig.o.set_agent_state(ALICE.agent_id, AgentState.NOT_READY, "break")
+    await rig.o.transfer(
+        call_id, ALICE.agent_id, TransferTarget("queue", queue="sales"), attended=False
+    )
+    await rig.leaves_for_callback(FIRST, 1010.0)
+    assert [w.call_id for w in rig.o.wallboard().waiting] == [call_id]
+    await rig.o.set_agent_state(BOB.agent_id, AgentState.READY)
+    await rig.o.settle()
+    assert rig.pbx.last("originate_callback")["agent_target"] == BOB.dial_string
