@@ -269,8 +269,10 @@ class CallTracker:
 
     def calls_needing_variables(self, snapshot: Sequence[Message]) -> list[str]:
         """Channels of a ``CoreShowChannels`` list that are callers we do not know,
-        waiting in ``callcenter-wait``: the shell fetches their ``ADOPTION_VARIABLES``
-        (Getvar) so ``resync`` can adopt them."""
+        waiting in ``callcenter-wait`` (or talking there, through ``Bridge()``,
+        with a leg an earlier run originated): the shell fetches their
+        ``ADOPTION_VARIABLES`` (Getvar) so ``resync`` can adopt them."""
+        with_our_legs = _bridges_with_our_legs(snapshot)
         return [
             uniqueid
             for item in snapshot
@@ -278,18 +280,8 @@ class CallTracker:
             and (uniqueid := item.get("Uniqueid") or "")
             and (item.get("Linkedid") or "") not in self._calls
             and self._legs.get(uniqueid.partition(";")[0]) is None
-            and (not item.get("BridgeId") or self._our_leg_in(item.get("BridgeId") or "", snapshot))
+            and (not item.get("BridgeId") or item.get("BridgeId") in with_our_legs)
         ]
-
-    @staticmethod
-    def _our_leg_in(bridge_id: str, snapshot: Sequence[Message]) -> bool:
-        """Whether a leg an earlier run of callcenter originated is in that bridge
-        (a caller talking with one of our agents, through ``Bridge()``)."""
-        return any(
-            item.get("BridgeId") == bridge_id
-            and (item.get("Uniqueid") or "").startswith(OUR_LEG_PREFIXES)
-            for item in snapshot
-        )
 
     def resync(
         self,
@@ -1094,6 +1086,16 @@ _HANDLERS: dict[str, Callable[[CallTracker, Message], None]] = {
     "LocalOptimizationBegin": CallTracker._on_local_optimization_begin,
     "LocalOptimizationEnd": CallTracker._on_local_optimization_end,
 }
+
+
+def _bridges_with_our_legs(snapshot: Sequence[Message]) -> set[str]:
+    """Bridges holding a leg an earlier run of callcenter originated."""
+    return {
+        bridge_id
+        for item in snapshot
+        if (bridge_id := item.get("BridgeId") or "")
+        and (item.get("Uniqueid") or "").startswith(OUR_LEG_PREFIXES)
+    }
 
 
 def _known(value: str | None) -> str:
