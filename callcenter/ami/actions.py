@@ -98,6 +98,40 @@ def caller_id(name: str, number: str) -> str:
     return f'"{clean_name}" <{clean_number}>'
 
 
+def _leg_originate(
+    *,
+    leg_id: str,
+    call_id: str,
+    target: str,
+    context: str,
+    exten: str,
+    ring_timeout_s: float,
+    caller: str,
+    variables: Headers | None = None,
+    target_field: str = "agent_target",
+) -> Headers:
+    """The Originate shape every leg of a call shares (captures 01, 16): a fixed
+    context of ours, Async, the ring time, our ChannelId, then ``CC_CALL_ID`` and
+    the leg's own variables. Checks what all legs have: ids, dial string, time."""
+    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
+    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
+    _check(target_field, target, _DIAL_STRING, "not a dial string (TECH/resource)")
+    if not 0 < ring_timeout_s <= 600:
+        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
+    return [
+        ("Channel", target),
+        ("Context", context),
+        ("Exten", exten),
+        ("Priority", "1"),
+        ("Async", "true"),
+        ("Timeout", str(int(ring_timeout_s * 1000))),
+        ("ChannelId", leg_id),
+        ("CallerID", caller),
+        ("Variable", f"CC_CALL_ID={call_id}"),
+        *(variables or []),
+    ]
+
+
 def originate_agent_leg(
     *,
     leg_id: str,
@@ -116,26 +150,21 @@ def originate_agent_leg(
     (``CC_CONFIRM=1``), so that a voicemail answering an outside number is not
     taken for the agent; anything but 1 hangs the leg up. Only set when asked
     for, so an offer without it is the captures' Originate, header for header."""
-    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
-    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
-    _check("agent_target", agent_target, _DIAL_STRING, "not a dial string (TECH/resource)")
     _check("caller_channel", caller_channel, _CHANNEL, "not a channel name")
-    if not 0 < ring_timeout_s <= 600:
-        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
-    return [
-        ("Channel", agent_target),
-        ("Context", CONNECT_CONTEXT),
-        ("Exten", "s"),
-        ("Priority", "1"),
-        ("Async", "true"),
-        ("Timeout", str(int(ring_timeout_s * 1000))),
-        ("ChannelId", leg_id),
-        ("CallerID", caller_id(caller_id_name, caller_id_number)),
-        ("Variable", f"CC_CALL_ID={call_id}"),
-        ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
-        ("Variable", f"CC_RECORD={1 if record else 0}"),
-        *([("Variable", "CC_CONFIRM=1")] if confirm else []),
-    ]
+    return _leg_originate(
+        leg_id=leg_id,
+        call_id=call_id,
+        target=agent_target,
+        context=CONNECT_CONTEXT,
+        exten="s",
+        ring_timeout_s=ring_timeout_s,
+        caller=caller_id(caller_id_name, caller_id_number),
+        variables=[
+            ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
+            ("Variable", f"CC_RECORD={1 if record else 0}"),
+            *([("Variable", "CC_CONFIRM=1")] if confirm else []),
+        ],
+    )
 
 
 def originate_spy_leg(
@@ -243,26 +272,21 @@ def originate_conference_leg(
     ``Local/<number>@callcenter-outbound`` for an outside party, whose number is
     checked as a Redirect's would be. Only ``CC_CALL_ID`` is passed: the
     conference is found by it, and nothing else runs there."""
-    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
-    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
-    _check("target", target, _DIAL_STRING, "not a dial string (TECH/resource)")
+    headers = _leg_originate(
+        leg_id=leg_id,
+        call_id=call_id,
+        target=target,
+        context=CONF_CONTEXT,
+        exten="s",
+        ring_timeout_s=ring_timeout_s,
+        caller=caller_id(caller_id_name, caller_id_number),
+        target_field="target",
+    )
     if f"@{OUTBOUND_CONTEXT}" in target:
         outside = _OUTBOUND_LOCAL.match(target)
         number = "" if outside is None else outside["number"]
         _check("target", number, _OUTSIDE_NUMBER, "not Local/<phone number>@callcenter-outbound")
-    if not 0 < ring_timeout_s <= 600:
-        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
-    return [
-        ("Channel", target),
-        ("Context", CONF_CONTEXT),
-        ("Exten", "s"),
-        ("Priority", "1"),
-        ("Async", "true"),
-        ("Timeout", str(int(ring_timeout_s * 1000))),
-        ("ChannelId", leg_id),
-        ("CallerID", caller_id(caller_id_name, caller_id_number)),
-        ("Variable", f"CC_CALL_ID={call_id}"),
-    ]
+    return headers
 
 
 def originate_callback_leg(
@@ -279,23 +303,16 @@ def originate_callback_leg(
     agent answers ``callcenter-callback-out`` dials ``number`` (the extension)
     on the trunk. The number is checked as a transfer out's is: whatever is in
     the extension is dialed. Only ``CC_CALL_ID`` is passed, for the record."""
-    _check("leg_id", leg_id, _ID, "letters, digits, '-' and '_' only")
-    _check("call_id", call_id, _ID, "letters, digits, '-' and '_' only")
-    _check("agent_target", agent_target, _DIAL_STRING, "not a dial string (TECH/resource)")
     _check("number", number, _OUTSIDE_NUMBER, "not a phone number (+ and digits)")
-    if not 0 < ring_timeout_s <= 600:
-        raise InvalidActionValue("ring_timeout_s", str(ring_timeout_s), "must be 0-600 s")
-    return [
-        ("Channel", agent_target),
-        ("Context", CALLBACK_OUT_CONTEXT),
-        ("Exten", number),
-        ("Priority", "1"),
-        ("Async", "true"),
-        ("Timeout", str(int(ring_timeout_s * 1000))),
-        ("ChannelId", leg_id),
-        ("CallerID", caller_id(caller_id_name, number)),
-        ("Variable", f"CC_CALL_ID={call_id}"),
-    ]
+    return _leg_originate(
+        leg_id=leg_id,
+        call_id=call_id,
+        target=agent_target,
+        context=CALLBACK_OUT_CONTEXT,
+        exten=number,
+        ring_timeout_s=ring_timeout_s,
+        caller=caller_id(caller_id_name, number),
+    )
 
 
 def hangup(channel: str) -> Headers:
