@@ -21,9 +21,9 @@ import uuid
 
 from callcenter.pbxsim import bridging
 from callcenter.pbxsim.calls import AgentLeg
-from callcenter.pbxsim.channels import DOWN, RINGING, UP, SimChannel
-from callcenter.pbxsim.events import Headers, bridge_block, channel_block
-from callcenter.pbxsim.outbound import TRUNK, TRUNK_CONTEXT
+from callcenter.pbxsim.channels import RINGING, UP, SimChannel
+from callcenter.pbxsim.events import bridge_block, channel_block
+from callcenter.pbxsim.outbound import TRUNK, dial_event, trunk_channel
 from callcenter.pbxsim.pbx import Pbx
 from callcenter.pbxsim.phones import PhoneBehaviour, outside_dial_string
 
@@ -49,35 +49,22 @@ def run(pbx: Pbx, leg: AgentLeg) -> None:
         pbx.originate_response(leg, "Success", 4)
         _dial_returned(pbx, leg, "CHANUNAVAIL")
         return
-    out = SimChannel(
-        pbx.channels.tech_name(f"PJSIP/{TRUNK}"),
-        pbx.channels.new_uniqueid(),
-        ch.linkedid,
-        TRUNK_CONTEXT,
-        "s",
-        state=DOWN,
-    )
-    out.app, out.app_data = "AppDial", "(Outgoing Line)"
-    pbx.channels.add(out, pbx.now())
-    leg.customer = out
-    pbx.newchannel(out)
     # Dial passes the leg's caller id on (the Originate's: the customer's own);
     # what the customer sees is the trunk's business (pjsip.conf from_user).
-    pbx.set_caller_id(out, ch.caller_num, ch.caller_name)
-    _dial_event(pbx, "DialBegin", ch, out, [("DialString", f"{number}@{TRUNK}")])
+    out = leg.customer = trunk_channel(pbx, ch, number)
     # Sent from the originating thread once the agent answered (``legs``); here
     # it comes as the Dial starts, as in capture 01 it came with the Bridge().
     pbx.originate_response(leg, "Success", 4)
     refused = _refusal(behaviour)
     if refused is not None:
         status, cause = refused
-        _dial_event(pbx, "DialEnd", ch, out, [("DialStatus", status)])
+        dial_event(pbx, "DialEnd", ch, out, [("DialStatus", status)])
         _customer_gone(pbx, leg, out, cause)
         _dial_returned(pbx, leg, status)
         return
     if behaviour.rings:
         pbx.newstate(out, RINGING)
-        _dial_event(pbx, "DialState", ch, out, [("DialStatus", "RINGING")])
+        dial_event(pbx, "DialState", ch, out, [("DialStatus", "RINGING")])
     answer_after = behaviour.answer_after_s if behaviour.rings else 0.0
     if answer_after is not None and answer_after < pbx.callback_ring_s:
         leg.timers.append(pbx.later(answer_after, _answered, pbx, leg, out, behaviour))
@@ -93,18 +80,13 @@ def _refusal(behaviour: PhoneBehaviour) -> tuple[str, int] | None:
     return None
 
 
-def _dial_event(pbx: Pbx, name: str, leg: SimChannel, out: SimChannel, extra: Headers) -> None:
-    """Dial's events name the dialing channel (the agent's leg) first."""
-    pbx.emit(name, "call", channel_block(leg), channel_block(out, "Dest"), extra)
-
-
 def _answered(pbx: Pbx, leg: AgentLeg, out: SimChannel, behaviour: PhoneBehaviour) -> None:
     """The customer picks up: Dial bridges them with the agent."""
     ch = leg.channel
     if leg.ended or ch is None or leg.customer is not out or not pbx.channels.alive(out):
         return
     pbx.newstate(out, UP)
-    _dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "ANSWER")])
+    dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "ANSWER")])
     bridge_id = str(uuid.UUID(int=pbx.rng.getrandbits(128)))
     pbx.emit("BridgeCreate", "call", bridge_block(bridge_id, 0))
     ch.bridge_id = out.bridge_id = bridge_id
@@ -128,7 +110,7 @@ def _no_answer(pbx: Pbx, leg: AgentLeg, out: SimChannel) -> None:
     ch = leg.channel
     if leg.ended or ch is None or leg.customer is not out:
         return
-    _dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "NOANSWER")])
+    dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "NOANSWER")])
     _customer_gone(pbx, leg, out, 16)
     _dial_returned(pbx, leg, "NOANSWER")
 
@@ -144,7 +126,7 @@ def customer_hangs_up(pbx: Pbx, leg: AgentLeg) -> None:
     if bridge_id is not None:
         _leave(pbx, first=out, second=ch, bridge_id=bridge_id)
     else:
-        _dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "NOANSWER")])
+        dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "NOANSWER")])
     _customer_gone(pbx, leg, out, 16)
     if bridge_id is not None:
         pbx.emit("BridgeDestroy", "call", bridge_block(bridge_id, 0))
@@ -166,7 +148,7 @@ def agent_hangs_up(pbx: Pbx, leg: AgentLeg) -> None:
     if out is not None and bridge_id is not None:
         _leave(pbx, first=ch, second=out, bridge_id=bridge_id)
     elif out is not None:
-        _dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "CANCEL")])
+        dial_event(pbx, "DialEnd", ch, out, [("DialStatus", "CANCEL")])
     if out is not None:
         pbx.hangup_request(out, 16, soft=True)
         _customer_gone(pbx, leg, out, 16)

@@ -38,38 +38,45 @@ def dial(pbx: Pbx, call: SimCall, number: str) -> None:
         # The trunk cannot be reached: no channel is made, Dial returns at once.
         _dial_returned(pbx, call, "CHANUNAVAIL")
         return
-    out = SimChannel(
-        pbx.channels.tech_name(f"PJSIP/{TRUNK}"),
-        pbx.channels.new_uniqueid(),
-        call.linkedid,
-        TRUNK_CONTEXT,
-        "s",
-        state=DOWN,
-    )
-    out.app, out.app_data = "AppDial", "(Outgoing Line)"
-    pbx.channels.add(out, pbx.now())
-    call.outside = out
-    pbx.newchannel(out)
-    pbx.set_caller_id(out, two.caller_num, two.caller_name)
-    _dial_event(pbx, "DialBegin", two, out, [("DialString", f"{number}@{TRUNK}")])
+    out = call.outside = trunk_channel(pbx, two, number)
     if behaviour.busy:
-        _dial_event(pbx, "DialEnd", two, out, [("DialStatus", "BUSY")])
+        dial_event(pbx, "DialEnd", two, out, [("DialStatus", "BUSY")])
         pbx.hangup(out, 17)
         call.outside = None
         _dial_returned(pbx, call, "BUSY")
         return
     if behaviour.rings:
         pbx.newstate(out, RINGING)
-        _dial_event(pbx, "DialState", two, out, [("DialStatus", "RINGING")])
+        dial_event(pbx, "DialState", two, out, [("DialStatus", "RINGING")])
     if behaviour.answer_after_s is not None:
         delay = behaviour.answer_after_s if behaviour.rings else 0.0
         pbx.later(delay, _answered, pbx, call, out, behaviour)
     # else it rings until the caller gives up (the dialplan sets no Dial timeout)
 
 
-def _dial_event(pbx: Pbx, name: str, caller: SimChannel, out: SimChannel, extra: Headers) -> None:
+def trunk_channel(pbx: Pbx, dialing: SimChannel, number: str) -> SimChannel:
+    """The channel Dial makes on the trunk for ``dialing`` (a caller sent out, or
+    a callback's agent leg): created, given the dialer's caller id (Dial passes
+    it on), and announced with DialBegin."""
+    out = SimChannel(
+        pbx.channels.tech_name(f"PJSIP/{TRUNK}"),
+        pbx.channels.new_uniqueid(),
+        dialing.linkedid,
+        TRUNK_CONTEXT,
+        "s",
+        state=DOWN,
+    )
+    out.app, out.app_data = "AppDial", "(Outgoing Line)"
+    pbx.channels.add(out, pbx.now())
+    pbx.newchannel(out)
+    pbx.set_caller_id(out, dialing.caller_num, dialing.caller_name)
+    dial_event(pbx, "DialBegin", dialing, out, [("DialString", f"{number}@{TRUNK}")])
+    return out
+
+
+def dial_event(pbx: Pbx, name: str, dialing: SimChannel, out: SimChannel, extra: Headers) -> None:
     """Dial's events name the dialing channel first, then the dialed one."""
-    pbx.emit(name, "call", channel_block(caller), channel_block(out, "Dest"), extra)
+    pbx.emit(name, "call", channel_block(dialing), channel_block(out, "Dest"), extra)
 
 
 def _answered(pbx: Pbx, call: SimCall, out: SimChannel, behaviour: PhoneBehaviour) -> None:
@@ -78,7 +85,7 @@ def _answered(pbx: Pbx, call: SimCall, out: SimChannel, behaviour: PhoneBehaviou
     if call.gone or call.outside is not out or not pbx.channels.alive(out):
         return
     pbx.newstate(out, UP)
-    _dial_event(pbx, "DialEnd", two, out, [("DialStatus", "ANSWER")])
+    dial_event(pbx, "DialEnd", two, out, [("DialStatus", "ANSWER")])
     bridge_id = str(uuid.UUID(int=pbx.rng.getrandbits(128)))
     pbx.emit("BridgeCreate", "call", bridge_block(bridge_id, 0))
     two.bridge_id = out.bridge_id = bridge_id
@@ -102,7 +109,7 @@ def outside_hangs_up(pbx: Pbx, call: SimCall) -> None:
     if bridge_id is not None:
         _leave(pbx, first=out, second=call.two, bridge_id=bridge_id)
     else:
-        _dial_event(pbx, "DialEnd", call.two, out, [("DialStatus", "NOANSWER")])
+        dial_event(pbx, "DialEnd", call.two, out, [("DialStatus", "NOANSWER")])
     pbx.hangup(out, 16)
     call.outside = None
     if bridge_id is not None:
@@ -124,7 +131,7 @@ def caller_hangs_up(pbx: Pbx, call: SimCall) -> None:
     if bridge_id is not None:
         _leave(pbx, first=two, second=out, bridge_id=bridge_id)
     else:
-        _dial_event(pbx, "DialEnd", two, out, [("DialStatus", "CANCEL")])
+        dial_event(pbx, "DialEnd", two, out, [("DialStatus", "CANCEL")])
     pbx.hangup(call.one, 0)
     pbx.new_callerid(call.one, call.one.caller_num, call.one.caller_name)
     pbx.hangup(two, 16)
