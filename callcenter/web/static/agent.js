@@ -4,7 +4,15 @@
    customer screen-pop pushed over /ws/agent. */
 (() => {
   const $ = (id) => document.getElementById(id);
-  const CALL_TEXT = { ringing: "Ringing\u2026", talking: "Talking", ended: "Call ended" };
+  const CALL_TEXT = {
+    ringing: "Ringing\u2026",
+    talking: "Talking",
+    held: "Caller on hold",
+    party_ringing: "Ringing the other party\u2026",
+    party_talking: "Other party on the line",
+    party_left: "Other party left",
+    ended: "Call ended",
+  };
   let agent = null;
   let clockOffsetS = 0; // server clock minus this browser's clock
   let popCallId = null;
@@ -27,7 +35,59 @@
     if (view.state === "ringing" || view.state === "reserved") showCall("ringing");
     else if (view.state === "on_call") showCall("talking");
     else $("agent-pending").textContent = "";
+    $("call-controls").hidden = view.state !== "on_call";
+    if (view.state !== "on_call") showControl(null);
+    $("wrap-up").hidden = view.state !== "wrap_up";
     tick();
+  }
+
+  /* What the server says the call looks like now: on hold or not, and whoever
+     the agent is adding to it. */
+  function showControl(control) {
+    const onHold = Boolean(control && control.on_hold);
+    $("btn-hold").hidden = onHold;
+    $("btn-resume").hidden = !onHold;
+    const party = control ? control.party : null;
+    $("party-controls").hidden = !party;
+    $("party-status").textContent = party
+      ? `${party.target}: ${party.status === "talking" ? "on the line" : "ringing\u2026"}`
+      : "";
+    $("btn-complete").disabled = !party || party.status !== "talking";
+    $("btn-join").disabled = !party || party.status !== "talking" || !onHold;
+  }
+
+  function target() {
+    const kind = $("transfer-kind").value;
+    const value = $("transfer-target").value.trim();
+    if (kind === "agent") return { kind, agent_id: Number(value) };
+    return kind === "queue" ? { kind, queue: value } : { kind, number: value };
+  }
+
+  async function callAction(action, body) {
+    $("call-error").textContent = "";
+    if (!agent || !agent.call_id) return;
+    const result = await cc.api(`/api/calls/${encodeURIComponent(agent.call_id)}/${action}`, {
+      method: "POST",
+      body,
+    });
+    if (result.ok) {
+      if (result.data && result.data.call_id) showControl(result.data);
+    } else if (result.status !== 401) {
+      $("call-error").textContent = cc.errorText(result.data, "The PBX did not take it.");
+    }
+  }
+
+  async function wrapUpDone() {
+    $("wrap-error").textContent = "";
+    const body = { disposition: $("wrap-disposition").value, notes: $("wrap-notes").value };
+    const result = await cc.api("/api/agent/wrap-up", { method: "POST", body });
+    if (result.ok) {
+      $("wrap-disposition").value = "";
+      $("wrap-notes").value = "";
+      showAgent(result.data);
+    } else if (result.status !== 401) {
+      $("wrap-error").textContent = cc.errorText(result.data, "Not saved.");
+    }
   }
 
   function tick() {
@@ -157,6 +217,7 @@
         break;
       case "call":
         showCall(message.status);
+        if (message.control) showControl(message.control);
         break;
       default:
         break;
@@ -177,6 +238,23 @@
   $("btn-ready").addEventListener("click", () => askState("ready"));
   $("btn-not-ready").addEventListener("click", () => askState("not_ready"));
   $("btn-logout").addEventListener("click", () => cc.logout());
+  $("btn-hold").addEventListener("click", () => callAction("hold"));
+  $("btn-resume").addEventListener("click", () => callAction("resume"));
+  $("btn-hangup").addEventListener("click", () => callAction("hangup"));
+  const note = () => $("transfer-note").value || null;
+  $("btn-transfer").addEventListener("click", () =>
+    callAction("transfer", { target: target(), mode: "blind", note: note() }),
+  );
+  $("btn-consult").addEventListener("click", () =>
+    callAction("transfer", { target: target(), mode: "attended", note: note() }),
+  );
+  $("btn-conference").addEventListener("click", () =>
+    callAction("conference", { target: target() }),
+  );
+  $("btn-complete").addEventListener("click", () => callAction("complete"));
+  $("btn-join").addEventListener("click", () => callAction("join"));
+  $("btn-cancel").addEventListener("click", () => callAction("cancel"));
+  $("btn-wrap-done").addEventListener("click", wrapUpDone);
   setInterval(tick, 1000);
   cc.liveSocket("/ws/agent", { onMessage, onStatus });
 })();

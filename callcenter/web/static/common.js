@@ -33,6 +33,7 @@ const cc = (() => {
     if (Array.isArray(data.detail)) {
       return data.detail.map((e) => `${e.field}: ${e.reason}`).join("; ");
     }
+    if (data.detail && typeof data.detail.message === "string") return data.detail.message;
     return fallback;
   }
 

@@ -1,0 +1,117 @@
+"""A person at the agent desktop in real Chromium puts the caller on hold, takes
+them back, hangs up, and finishes the wrap-up with a disposition and notes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from callcenter.db.models import Interaction
+from callcenter.db.routing_rules import live_rules_or_default, publish_rules
+from callcenter.db.session import make_engine, make_session_factory
+from tests.conftest import RunningService, demo_settings, run_service
+
+pytestmark = pytest.mark.browser
+T = TypeVar("T")
+
+
+def off_the_loop(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` on a thread of its own: Playwright's sync API keeps a loop
+    running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work()).result()
+
+
+def with_wrap_up(db_url: str, seconds: float) -> None:
+    async def run() -> None:
+        engine = make_engine(db_url)
+        sessions = make_session_factory(engine)
+        try:
+            rules, _ = await live_rules_or_default(sessions)
+            queues = [q.model_copy(update={"wrap_up_s": seconds}) for q in rules.queues]
+            changed = rules.model_copy(update={"queues": queues})
+            await publish_rules(
+                sessions, type(rules).model_validate(changed.model_dump()), author="test"
+            )
+        finally:
+            await engine.dispose()
+
+    off_the_loop(run)
+
+
+def dispositions(db_url: str) -> list[tuple[str, str]]:
+    async def run() -> list[tuple[str, str]]:
+        engine = make_engine(db_url)
+        try:
+            async with make_session_factory(engine)() as session:
+                rows = await session.execute(
+                    select(Interaction.disposition, Interaction.notes).where(
+                        Interaction.disposition == "quote sent"
+                    )
+                )
+                return [(d, n) for d, n in rows]
+        finally:
+            await engine.dispose()
+
+    return off_the_loop(run)
+
+
+@pytest.fixture
+def service(seeded_db_url: str) -> Iterator[RunningService]:
+    with_wrap_up(seeded_db_url, 120.0)  # every queue: whichever call comes first
+    settings = demo_settings(
+        seeded_db_url, callers=True, call_interval_s=0.5, person_answer_delay_s=1.0
+    )
+    yield from run_service(settings)
+
+
+def test_agent_holds_resumes_hangs_up_and_wraps_up(
+    service: RunningService, web_page: Page, seeded_db_url: str
+) -> None:
+    page = web_page
+    page.goto(f"{service.base_url}/agent")
+    page.fill("#login-username", "agent01")
+    page.fill("#login-password", "password")
+    page.click("#login-submit")
+    expect(page.locator("#agent-state")).to_have_text("Logged out", timeout=10_000)
+    page.click("#btn-ready")
+    status = page.locator("#call-status")
+    expect(status).to_have_text("Talking", timeout=30_000)
+    expect(page.locator("#call-controls")).to_be_visible()
+
+    page.click("#btn-hold")
+    expect(status).to_have_text("Caller on hold", timeout=10_000)
+    expect(page.locator("#btn-resume")).to_be_visible()
+    page.click("#btn-resume")
+    expect(status).to_have_text("Talking", timeout=10_000)
+    expect(page.locator("#btn-hold")).to_be_visible()
+    page.screenshot(path="test-results/agent-call-controls.png", full_page=True)
+
+    # A transfer to a queue that does not exist is refused, and says why.
+    page.select_option("#transfer-kind", "queue")
+    page.fill("#transfer-target", "nowhere")
+    page.click("#btn-transfer")
+    expect(page.locator("#call-error")).to_contain_text("no queue", timeout=10_000)
+    expect(status).to_have_text("Talking")
+
+    page.click("#btn-hangup")
+    expect(page.locator("#wrap-up")).to_be_visible(timeout=10_000)
+    expect(page.locator("#agent-state")).to_have_text("Wrap-up")
+    page.fill("#wrap-disposition", "quote sent")
+    page.fill("#wrap-notes", "Wants the annual plan; call back Friday.")
+    page.click("#btn-wrap-done")
+    expect(page.locator("#wrap-up")).to_be_hidden(timeout=10_000)
+    expect(page.locator("#agent-state")).not_to_have_text("Wrap-up")
+    # Saved on the customer's history (a known caller) or not at all (unknown).
+    for _ in range(50):
+        saved = dispositions(seeded_db_url)
+        if saved:
+            assert saved == [("quote sent", "Wants the annual plan; call back Friday.")]
+            break
+        page.wait_for_timeout(100)
