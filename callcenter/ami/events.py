@@ -50,6 +50,10 @@ class CallArrived:
     #: Found waiting by a resync rather than seen arriving: ``at`` is then the
     #: enqueue time Asterisk's channel age gives (the call keeps its place).
     adopted: bool = False
+    #: Found by a resync in its conference (``callcenter-conf``), or on hold from
+    #: it: an earlier run had moved the call there; its legs follow as Bridged.
+    in_conference: bool = False
+    on_hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)

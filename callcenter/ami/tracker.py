@@ -78,6 +78,8 @@ from callcenter.ami.message import Message
 ENQUEUE_USER_EVENT = "CallCenterEnqueue"
 CALLBACK_USER_EVENT = "CallCenterCallback"
 WAIT_CONTEXT = "callcenter-wait"
+#: a call's own ConfBridge, once an earlier run moved it there (hold, transfer)
+CONFERENCE_CONTEXT = "callcenter-conf"
 #: Channel variables of a waiting caller that a resync needs to adopt it.
 ADOPTION_VARIABLES = ("CC_QUEUE", "CC_ACCOUNT", "CC_CALL_ID")
 CONFERENCE_APPLICATION = "ConfBridge"
@@ -276,11 +278,22 @@ class CallTracker:
         return [
             uniqueid
             for item in snapshot
-            if item.get("Context") == WAIT_CONTEXT
-            and (uniqueid := item.get("Uniqueid") or "")
+            if (uniqueid := item.get("Uniqueid") or "")
             and (item.get("Linkedid") or "") not in self._calls
             and self._legs.get(uniqueid.partition(";")[0]) is None
-            and (not item.get("BridgeId") or item.get("BridgeId") in with_our_legs)
+            and (
+                (
+                    item.get("Context") == WAIT_CONTEXT
+                    and (not item.get("BridgeId") or item.get("BridgeId") in with_our_legs)
+                )
+                or (
+                    # a caller talking in its conference (not a leg, nor its announcer)
+                    item.get("Context") == CONFERENCE_CONTEXT
+                    and item.get("BridgeId") in with_our_legs
+                    and not uniqueid.startswith(OUR_LEG_PREFIXES)
+                    and not (item.get("Channel") or "").startswith("CBAnn/")
+                )
+            )
         ]
 
     def resync(
@@ -700,8 +713,14 @@ class CallTracker:
             return
         if linkedid in self._calls or self._leg_of(channel) is not None:
             return
-        if self._conference_in_use(variables.get("CC_CALL_ID", "")):
-            return  # on hold: its agent is in its conference, waiting to resume it
+        conference = variables.get("CC_CALL_ID", "")
+        on_hold = channel.bridge_id is None and self._conference_in_use(conference)
+        if on_hold:
+            # its agent is in its conference, waiting to resume it
+            legs = self._our_legs_in_conference(conference)
+            if not legs:
+                return
+        in_conference = on_hold or item.get("Context") == CONFERENCE_CONTEXT
         self._calls[linkedid] = Call(linkedid, uniqueid)
         self._emit(
             ev.CallArrived(
@@ -715,11 +734,24 @@ class CallTracker:
                 account=variables.get("CC_ACCOUNT", ""),
                 at=at - _duration_s(item.get("Duration")),
                 adopted=True,
+                in_conference=in_conference,
+                on_hold=on_hold,
             )
         )
         call = self._calls[linkedid]
         for leg_channel in legs:
             self._adopt_talking_leg(call, channel, leg_channel, at)
+
+    def _our_legs_in_conference(self, call_id: str) -> list[Channel]:
+        return [
+            channel
+            for uniqueid, item in self._snapshot.items()
+            if item.get("Application") == CONFERENCE_APPLICATION
+            and item.get("ApplicationData") == call_id
+            and uniqueid.startswith(OUR_LEG_PREFIXES)
+            and uniqueid not in self._legs
+            and (channel := self._channels.get(uniqueid)) is not None
+        ]
 
     def _our_legs_bridged_with(self, caller: Channel) -> list[Channel]:
         if caller.bridge_id is None:

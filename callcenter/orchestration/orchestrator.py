@@ -283,6 +283,10 @@ class Orchestrator:
         if earlier is not None:
             call.ever_answered = earlier.answered
             call.earlier_legs = dict(earlier.legs)
+        if event.in_conference:
+            # an earlier run moved it into its conference; on hold there, maybe
+            call.in_conference = True
+            call.hold_started = self._clock() if event.on_hold else None
         self._calls[call.call_id] = call
         self._by_linkedid[(call.pbx, call.linkedid)] = call.call_id
         # The CRM lookup starts now so the pop is ready when an agent rings.
@@ -322,6 +326,11 @@ class Orchestrator:
             return
         if call.customer is None:
             return  # routed when its CRM lookup is over
+        if call.in_conference:
+            # Found in its conference after a restart with no leg we could name:
+            # offering it would pull the caller away from whoever is in there.
+            log.warning("a call found in its conference is not offered", call_id=call.call_id)
+            return
         if call.pbx in self._out_of_step:
             call.held = True
             return
@@ -509,10 +518,15 @@ class Orchestrator:
         """A leg of an earlier run found bridged with its caller (the resync after
         a restart): its agent is on that call again, and the call is theirs."""
         call = next((c for c in self._calls.values() if leg_id in c.earlier_legs), None)
-        if call is None or call.phase != "waiting" or call.leg_id is not None:
+        if call is None:
             return None
         agent = self._agents.get(call.earlier_legs[leg_id])
         if agent is None or agent.call_id is not None:
+            return None
+        if call.phase == "talking" and call.party is None and call.in_conference:
+            self._adopt_party(call, agent, leg_id)
+            return None
+        if call.phase != "waiting" or call.leg_id is not None:
             return None
         self._apply(self._router.call_left(call.call_id, self._clock()))
         self._resuming.discard(agent.profile.agent_id)
@@ -528,6 +542,20 @@ class Orchestrator:
         agent.state = AgentState.RINGING
         log.info("talking call taken over", call_id=call.call_id, leg_id=leg_id)
         return call
+
+    def _adopt_party(self, call: LiveCall, agent: LiveAgent, leg_id: str) -> None:
+        """A second leg of an earlier run in the call's conference: the party its
+        agent had added (consulted or in a three-way call), talking."""
+        now = self._clock()
+        self._resuming.discard(agent.profile.agent_id)
+        call.party = Party(leg_id, agent.profile.agent_id, agent.profile.dial_string, "conference")
+        call.party.answered_at = now
+        call.legs[leg_id] = agent.profile.agent_id
+        self._by_leg[leg_id] = call.call_id
+        agent.call_id = call.call_id
+        agent.state = AgentState.RINGING  # the PBX's word, as for the call's own agent
+        self._set_state(agent, AgentState.ON_CALL, None, now)
+        log.info("added party taken over", call_id=call.call_id, leg_id=leg_id)
 
     def _leg_failed(self, event: ev.AgentLegFailed) -> None:
         call = self._call_of_leg(event.leg_id)

@@ -120,3 +120,70 @@ async def test_an_agent_whose_call_ended_meanwhile_is_ready_after_the_resync(
     # Ready again, and offered the caller who waited
     assert o.agent_view(ALICE.agent_id).state is AgentState.RESERVED
     assert pbx.last("originate")["agent_target"] == ALICE.dial_string
+
+
+async def test_a_call_found_on_hold_in_its_conference_is_taken_over_with_both_agents(
+    build: tuple[Build, ControlDialer, FakeRecords],
+) -> None:
+    make, pbx, _ = build
+    alice_leg, bob_leg = "agentleg-c1-ab121", "party-c1-ab122"
+    o = make(
+        agent_states={
+            ALICE.agent_id: ("on_call", None, BEFORE),
+            BOB.agent_id: ("on_call", None, BEFORE),
+        },
+        open_calls=[
+            OpenCall(
+                "c1",
+                PBX,
+                LINKEDID,
+                "sales",
+                BEFORE,
+                answered=True,
+                legs={alice_leg: ALICE.agent_id, bob_leg: BOB.agent_id},
+            )
+        ],
+    )
+    held = ev.CallArrived(
+        PBX,
+        LINKEDID,
+        CALLER,
+        "u1",
+        "+14155550123",
+        "Alice Martin",
+        "sales",
+        "",
+        NOW,
+        adopted=True,
+        in_conference=True,
+        on_hold=True,
+    )
+    o.handle(held)
+    o.handle(ev.Bridged(PBX, LINKEDID, alice_leg, ALICE.dial_string, NOW))
+    o.handle(ev.Bridged(PBX, LINKEDID, bob_leg, BOB.dial_string, NOW))
+    o.handle(ev.LinkResynced(PBX, frozenset({LINKEDID}), False, NOW))
+    await o.settle()
+    assert o.agent_view(ALICE.agent_id).state is AgentState.ON_CALL
+    assert o.agent_view(BOB.agent_id).state is AgentState.ON_CALL
+    assert "originate" not in pbx.names()
+    view = o.call_control_view(o._calls["c1"])
+    assert view["on_hold"] and view["in_conference"] and view["party"]["agent_id"] == BOB.agent_id
+    # Alice carries on: the caller comes back into the conference.
+    await o.resume("c1", ALICE.agent_id)
+    assert pbx.names()[-1] == "redirect:conference"
+
+
+async def test_a_call_found_in_a_conference_with_no_leg_we_know_is_not_offered(
+    build: tuple[Build, ControlDialer, FakeRecords],
+) -> None:
+    make, pbx, _ = build
+    o = make(agent_states={ALICE.agent_id: ("ready", None, BEFORE)})
+    o.handle(
+        ev.CallArrived(
+            PBX, LINKEDID, CALLER, "u1", "+1415", "X", "sales", "", NOW,
+            adopted=True, in_conference=True, on_hold=True,
+        )
+    )  # fmt: skip
+    o.handle(ev.LinkResynced(PBX, frozenset({LINKEDID}), False, NOW))
+    await o.settle()
+    assert "originate" not in pbx.names(), "the caller would be pulled away from the conference"

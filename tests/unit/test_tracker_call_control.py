@@ -65,9 +65,52 @@ def _adopt(snapshot: list[Message]) -> list[ev.DomainEvent]:
     return tracker.resync(snapshot, at=1000.0, variables=variables)
 
 
-def test_a_caller_on_hold_while_its_agent_waits_in_the_conference_is_not_a_new_call() -> None:
+def test_a_caller_on_hold_while_its_agent_waits_in_the_conference_is_taken_over_on_hold() -> None:
+    """Not a new call to offer: the call of an earlier run, on hold, whose agent
+    leg is in its conference (the orchestrator knows whose leg that is)."""
     events = _adopt(_held_caller_snapshot(agent_in_conference=True))
-    assert not [e for e in events if isinstance(e, ev.CallArrived)]
+    arrived = [e for e in events if isinstance(e, ev.CallArrived)]
+    assert [(e.linkedid, e.in_conference, e.on_hold) for e in arrived] == [(LINKEDID, True, True)]
+    bridged = [e for e in events if isinstance(e, ev.Bridged)]
+    assert [(e.linkedid, e.leg_id) for e in bridged] == [(LINKEDID, "agentleg-c0016-1")]
+
+
+def test_a_caller_talking_in_its_conference_is_taken_over_with_its_legs() -> None:
+    bridge = "5a5f1093-98ca-47a2-8d76-d7bd4af5be34"
+    snapshot = [
+        _item(LINKEDID, LINKEDID, "Local/100@callcenter-inbound-0000042b;1", Context="c-i"),
+        _item(
+            CALLER,
+            LINKEDID,
+            "Local/100@callcenter-inbound-0000042b;2",
+            Context="callcenter-conf",
+            Application="ConfBridge",
+            ApplicationData="c0016",
+            BridgeId=bridge,
+        ),
+        _item(
+            "agentleg-c0016-1",
+            "agentleg-c0016-1",
+            "Local/1001@agent-sim-0000042c;1",
+            Context="callcenter-conf",
+            Application="ConfBridge",
+            ApplicationData="c0016",
+            BridgeId=bridge,
+        ),
+        _item(
+            "pbx1-1795388904.2390",
+            "pbx1-1795388904.2390",
+            "CBAnn/c0016-0000042d;2",
+            Context="default",
+            Application="ConfBridge",
+            ApplicationData="c0016",
+            BridgeId=bridge,
+        ),
+    ]
+    events = _adopt(snapshot)
+    arrived = [e for e in events if isinstance(e, ev.CallArrived)]
+    assert [(e.linkedid, e.in_conference, e.on_hold) for e in arrived] == [(LINKEDID, True, False)]
+    assert [e.leg_id for e in events if isinstance(e, ev.Bridged)] == ["agentleg-c0016-1"]
 
 
 def test_a_caller_back_in_the_queue_with_its_conference_gone_is_adopted() -> None:
