@@ -300,8 +300,10 @@ class Orchestrator:
         )
         if earlier is None:
             self._write("call_enqueued", lambda: self._record_enqueued(call))
+            self._event(call, "enqueued", call.enqueued_at, queue=call.queue)
         else:
             log.info("call taken over from an earlier run", call_id=call.call_id)
+            self._event(call, "taken_over", event.at, in_conference=event.in_conference)
         self._spawn(self._route_when_known(call))
 
     async def _route_when_known(self, call: LiveCall) -> None:
@@ -571,6 +573,7 @@ class Orchestrator:
         self._write("offer_result", lambda: self._records.offer_result(leg_id, reason, _utc(at)))
         if call.leg_id != leg_id or agent_id is None:
             return
+        self._event(call, "offer_failed", at, agent_id=agent_id, leg_id=leg_id, reason=reason)
         if call.callback_linkedid == leg_id:
             self._by_linkedid.pop((call.pbx, leg_id), None)
             call.callback_linkedid = None
@@ -793,6 +796,7 @@ class Orchestrator:
         log.info(
             "call sent elsewhere", call_id=call_id, target=str(target), why=explanation.summary()
         )
+        self._event(call, "sent_elsewhere", self._clock(), target=str(target))
         if target.queue is not None:
             call.queue = target.queue
             call.admitted_at = self._clock()
@@ -838,6 +842,7 @@ class Orchestrator:
         agent.call_id = call.call_id
         self._set_state(agent, AgentState.RESERVED, None, now)
         line = self._line_of(agent, call, leg_id)
+        self._event(call, "offered", now, agent_id=agent.profile.agent_id, leg_id=leg_id)
         self._write(
             "offer_made",
             lambda: self._records.offer_made(

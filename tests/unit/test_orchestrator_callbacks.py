@@ -93,7 +93,9 @@ async def test_a_callback_keeps_its_place_and_rings_the_agent_before_the_custome
     call_id = attempt["call_id"]
     assert rig.records.named("call_ended") == [(call_id, "answered", None, "caller")]
     kinds = [k for c, k, _ in rig.records.named("call_event") if c == call_id]
-    assert kinds[:3] == ["callback_requested", "caller_left_for_callback", "callback_attempt"]
+    steps = ["enqueued", "callback_requested", "caller_left_for_callback", "offered"]
+    assert [k for k in kinds if k in steps] == steps
+    assert kinds.index("offered") < kinds.index("callback_attempt") < kinds.index("answered")
 
 
 async def test_an_unreached_customer_frees_the_agent_and_is_tried_again_then_given_up(
