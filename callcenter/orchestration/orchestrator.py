@@ -1144,13 +1144,17 @@ class Orchestrator:
         conference the caller is hung up, and the conference's members with it."""
 
         async def act(call: LiveCall, dialer: Dialer) -> None:
-            call.ended_by_agent = True
             # Noted first: the call may end before the PBX's answer comes back.
+            call.ended_by_agent = True
             self._event(call, "hangup_asked", self._clock(), agent_id=agent_id)
-            if call.in_conference:
-                await dialer.hangup_caller(caller_channel=call.caller_channel)
-            elif call.leg_id is not None:
-                await dialer.hangup_leg(call.leg_id)
+            try:
+                if call.in_conference:
+                    await dialer.hangup_caller(caller_channel=call.caller_channel)
+                elif call.leg_id is not None:
+                    await dialer.hangup_leg(call.leg_id)
+            except BaseException:
+                call.ended_by_agent = False
+                raise
 
         return await self._control(call_id, agent_id, act)
 
