@@ -106,6 +106,8 @@ NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_do
 NO_ROUTE: Final = "no_route"
 LOST: Final = "lost_during_disconnect"
 PHONE_UNREACHABLE = "phone unreachable"
+#: a leg's ring time when its queue has no rule (any more)
+DEFAULT_RING_TIMEOUT_S = 15.0
 RESUMING = "resuming after a restart"
 #: a number a callback may dial: an optional +, then 3 to 20 digits
 CALLBACK_NUMBER: Final = re.compile(r"\+?[0-9]{3,20}\Z")
@@ -494,10 +496,7 @@ class Orchestrator:
         self._set_state(agent, AgentState.ON_CALL, None, at)
         self._apply(self._router.call_left(call.call_id, at))
         target = call.lines.get(leg_id, agent.profile.dial_string)
-        self._write(
-            "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
-        )
-        self._write("leg_connected", lambda: self._records.leg_connected(leg_id, _utc(at)))
+        self._leg_talking(leg_id, at)
         self._event(call, "answered", at, agent_id=agent.profile.agent_id, leg_id=leg_id)
         if not first_answer:
             # A transferred call: the record keeps its first answer.
@@ -533,12 +532,7 @@ class Orchestrator:
         self._apply(self._router.call_left(call.call_id, self._clock()))
         self._resuming.discard(agent.profile.agent_id)
         call.held = False
-        call.phase = "ringing"
-        call.leg_id = leg_id
-        call.agent_id = agent.profile.agent_id
-        call.legs[leg_id] = agent.profile.agent_id
-        self._by_leg[leg_id] = call.call_id
-        agent.call_id = call.call_id
+        self._bind_leg(call, agent, leg_id)
         # The PBX's word is the truth here: the agent is talking, whatever state
         # the earlier run left them in, so no transition check applies.
         agent.state = AgentState.RINGING
@@ -831,15 +825,10 @@ class Orchestrator:
         agent = self._agents[offer.agent_id]
         now = self._clock()
         leg_id = self._new_leg_id("agentleg", call)
-        call.phase = "ringing"
-        call.leg_id = leg_id
-        call.agent_id = agent.profile.agent_id
-        call.legs[leg_id] = agent.profile.agent_id
+        self._bind_leg(call, agent, leg_id)
         call.explanation = offer.explanation
         if call.admitted_at is None:
             call.admitted_at = now
-        self._by_leg[leg_id] = call.call_id
-        agent.call_id = call.call_id
         self._set_state(agent, AgentState.RESERVED, None, now)
         line = self._line_of(agent, call, leg_id)
         self._event(call, "offered", now, agent_id=agent.profile.agent_id, leg_id=leg_id)
@@ -850,6 +839,19 @@ class Orchestrator:
             ),
         )
         self._spawn(self._place_offer(call, agent, leg_id, offer.ring_timeout_s))
+
+    def _bind_leg(self, call: LiveCall, agent: LiveAgent, leg_id: str) -> None:
+        """The call now rings (or is found talking with) ``agent`` on ``leg_id``."""
+        call.phase = "ringing"
+        call.leg_id = leg_id
+        call.agent_id = agent.profile.agent_id
+        call.legs[leg_id] = agent.profile.agent_id
+        self._by_leg[leg_id] = call.call_id
+        agent.call_id = call.call_id
+
+    def _ring_timeout_s(self, call: LiveCall) -> float:
+        rule = self._router.queue_rule(call.queue)
+        return rule.rule.ring_timeout_s if rule else DEFAULT_RING_TIMEOUT_S
 
     def _line_of(self, agent: LiveAgent, call: LiveCall, leg_id: str) -> str:
         """What rings the agent for this call (their phone, or a trunk and their
@@ -917,14 +919,21 @@ class Orchestrator:
             return f"queue {call.queue}"
         return call.explanation.summary()
 
-    async def _hangup_leg(self, call: LiveCall, leg_id: str) -> None:
+    async def _best_effort(
+        self, call: LiveCall, what: str, action: Callable[[Dialer], Awaitable[None]]
+    ) -> None:
+        """An action in the background, after the decision was taken: a failure
+        is logged (the PBX's own events tell what happened next), never raised."""
         dialer = self._dialers.get(call.pbx)
         if dialer is None:
             return
         try:
-            await dialer.hangup_leg(leg_id)
-        except Exception:
-            log.exception("hanging up a ringing leg failed", leg_id=leg_id)
+            await action(dialer)
+        except Exception as exc:
+            log.warning(f"{what} failed", call_id=call.call_id, error=str(exc))
+
+    async def _hangup_leg(self, call: LiveCall, leg_id: str) -> None:
+        await self._best_effort(call, f"hanging up leg {leg_id}", lambda d: d.hangup_leg(leg_id))
 
     # -- callbacks ----------------------------------------------------------
 
@@ -1276,14 +1285,8 @@ class Orchestrator:
         the router does not hold the call meanwhile (``direct``); if it fails,
         the call joins its queue at its original place."""
         leg_id = self._new_leg_id("agentleg", call)
-        call.phase = "ringing"
+        self._bind_leg(call, agent, leg_id)
         call.direct = True
-        call.leg_id = leg_id
-        call.agent_id = agent.profile.agent_id
-        call.legs[leg_id] = agent.profile.agent_id
-        self._by_leg[leg_id] = call.call_id
-        rule = self._router.queue_rule(call.queue)
-        ring_timeout_s = rule.rule.ring_timeout_s if rule else 15.0
         self._write(
             "leg_added",
             functools.partial(
@@ -1296,7 +1299,7 @@ class Orchestrator:
                 _utc(now),
             ),
         )
-        self._spawn(self._place_offer(call, agent, leg_id, ring_timeout_s))
+        self._spawn(self._place_offer(call, agent, leg_id, self._ring_timeout_s(call)))
 
     async def _add_party(
         self,
@@ -1355,13 +1358,12 @@ class Orchestrator:
                     ),
                 )
                 self._event(call, kind, now, agent_id=agent_id, to=target.describe(), leg_id=leg_id)
-                rule = self._router.queue_rule(call.queue)
                 await dialer.originate_conference_leg(
                     leg_id=leg_id,
                     call_id=call.call_id,
                     linkedid=call.linkedid,
                     target=dial,
-                    ring_timeout_s=rule.rule.ring_timeout_s if rule else 15.0,
+                    ring_timeout_s=self._ring_timeout_s(call),
                     caller_id_number=call.caller_number,
                     caller_id_name=call.caller_name,
                     caller_channel=call.caller_channel,
@@ -1455,10 +1457,7 @@ class Orchestrator:
             self._notifier.to_agent(
                 party.agent_id, {"type": "call", "call_id": call.call_id, "status": "talking"}
             )
-        self._write(
-            "offer_result", lambda: self._records.offer_result(leg_id, "answered", _utc(at))
-        )
-        self._write("leg_connected", lambda: self._records.leg_connected(leg_id, _utc(at)))
+        self._leg_talking(leg_id, at)
         self._event(call, "party_answered", at, leg_id=leg_id, agent_id=party.agent_id)
         self._tell_agent(call, "party_talking")
 
@@ -1545,24 +1544,16 @@ class Orchestrator:
             self._spawn(self._hangup_caller(call))
 
     async def _resume_after_hand_over(self, call: LiveCall) -> None:
-        dialer = self._dialers.get(call.pbx)
-        if dialer is None:
-            return
-        try:
-            await self._bring_caller_back(call, dialer)
-        except Exception as exc:
-            log.error(
-                "the held caller could not be brought back", call_id=call.call_id, error=str(exc)
-            )
+        await self._best_effort(
+            call, "bringing the held caller back", lambda d: self._bring_caller_back(call, d)
+        )
 
     async def _hangup_caller(self, call: LiveCall) -> None:
-        dialer = self._dialers.get(call.pbx)
-        if dialer is None:
-            return
-        try:
-            await dialer.hangup_caller(caller_channel=call.caller_channel)
-        except Exception as exc:
-            log.warning("hanging up the caller failed", call_id=call.call_id, error=str(exc))
+        await self._best_effort(
+            call,
+            "hanging up the caller",
+            lambda d: d.hangup_caller(caller_channel=call.caller_channel),
+        )
 
     # -- agents -------------------------------------------------------------
 
@@ -1746,6 +1737,16 @@ class Orchestrator:
         self._write(
             "call_event",
             functools.partial(self._records.call_event, call.call_id, kind, _utc(at), detail),
+        )
+
+    def _leg_talking(self, leg_id: str, at: float) -> None:
+        """The leg's offer was answered, and its party's credit starts."""
+        self._write(
+            "offer_result",
+            functools.partial(self._records.offer_result, leg_id, "answered", _utc(at)),
+        )
+        self._write(
+            "leg_connected", functools.partial(self._records.leg_connected, leg_id, _utc(at))
         )
 
     def _new_leg_id(self, prefix: str, call: LiveCall) -> str:
