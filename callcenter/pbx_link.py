@@ -381,12 +381,7 @@ class PbxLink:
                 caller_channel=caller_channel, destination=destination, queue=queue
             )
         )
-        try:
-            result = await self._client.send_action("Redirect", headers)
-        except (AmiConnectionLost, AmiResponseLost, LocalProtocolError, TimeoutError) as exc:
-            raise OfferNotPlaced(str(exc) or type(exc).__name__, link_down=True) from exc
-        if not result.ok:
-            raise OfferNotPlaced(result.message or "Redirect refused")
+        await self._send_control("Redirect", headers)
 
     async def originate_spy_leg(
         self,
@@ -431,7 +426,7 @@ class PbxLink:
     # -- call control: hold, transfer, conference, hang up ------------------------
 
     async def _send_control(self, action: str, headers: actions.Headers) -> None:
-        """Send one call-control action (Setvar, Redirect). Losing its answer with
+        """Send one call-control action (Setvar, Redirect, Hangup). Losing its answer with
         the link says nothing certain, so it counts as not done (``link_down``):
         the resync that follows tells where the channels really are. Nothing is
         sent again."""
@@ -538,15 +533,11 @@ class PbxLink:
     async def hangup_caller(self, *, caller_channel: str) -> None:
         headers = self._headers_to_send(lambda: actions.hangup(caller_channel))
         try:
-            result = await self._client.send_action("Hangup", headers)
-        except (AmiConnectionLost, AmiResponseLost, LocalProtocolError, TimeoutError) as exc:
-            raise OfferNotPlaced(str(exc) or type(exc).__name__, link_down=True) from exc
-        if result.ok:
-            return
-        if (result.message or "").lower() == "no such channel":
+            await self._send_control("Hangup", headers)
+        except OfferNotPlaced as exc:
+            if str(exc).lower() != "no such channel":
+                raise
             log.info("caller already gone when hung up", caller_channel=caller_channel)
-            return
-        raise OfferNotPlaced(result.message or "Hangup refused")
 
     async def hangup_leg(self, leg_id: str) -> None:
         channel = self.tracker.leg_channel(leg_id)
