@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, NamedTuple
 
-from routing.compiled import CompiledQueue, compile_rules
+from routing.compiled import CompiledQueue, CompiledRules, compile_rules
 from routing.eligibility import (
     PARTNER,
     Waiting,
@@ -206,17 +206,26 @@ class Router:
         """Wake-up at (or after) ``wake_at``: settle what fell due."""
         return self._round(self._advance(now), now)
 
-    def replace_rules(self, rules: RoutingRules, now: float) -> Round:
-        """Publish new rules. Waiting callers keep their arrival time and are
-        re-evaluated at once under the new rules; a ringing offer is left alone."""
-        compiled = compile_rules(rules)
+    def refusal(self, rules: RoutingRules, now: float) -> str | None:
+        """Why ``replace_rules(rules, now)`` would be refused now, or None: asked
+        before a version is published, so a refused one never goes live on paper."""
+        return self._refusal(compile_rules(rules), now)
+
+    def _refusal(self, compiled: CompiledRules, now: float) -> str | None:
         stranded = stranded_queues(
             self._rules, compiled, self._waiting.values(), self._offered.values(), now
         )
         if stranded:
-            raise RulesRefused(
-                "queues with callers in them cannot be removed: " + ", ".join(stranded)
-            )
+            return "queues with callers in them cannot be removed: " + ", ".join(stranded)
+        return None
+
+    def replace_rules(self, rules: RoutingRules, now: float) -> Round:
+        """Publish new rules. Waiting callers keep their arrival time and are
+        re-evaluated at once under the new rules; a ringing offer is left alone."""
+        compiled = compile_rules(rules)
+        refusal = self._refusal(compiled, now)
+        if refusal is not None:
+            raise RulesRefused(refusal)
         decisions = self._advance(now)
         self._rules = compiled
         waiting = list(self._waiting.values())
