@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -199,7 +201,10 @@ class CallRecord(Base):
     agent_target: Mapped[str | None] = mapped_column(String(128))
     ended_by: Mapped[str | None] = mapped_column(String(16))
     #: seconds the caller spent on hold, summed over the legs (``leg_left``)
-    hold_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    hold_s: Mapped[float] = mapped_column(Float, default=0.0, server_default=false())
+    #: the agent's wrap-up (also on the customer's history when the caller is known)
+    disposition: Mapped[str | None] = mapped_column(String(64), index=True)
+    wrap_up_notes: Mapped[str | None] = mapped_column(Text)
 
     offers: Mapped[list[CallOffer]] = relationship(lazy="selectin", order_by="CallOffer.offered_at")
 
@@ -233,7 +238,7 @@ class CallOffer(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     #: seconds the caller was on hold while this leg's party had the call
-    held_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    held_s: Mapped[float] = mapped_column(Float, default=0.0, server_default=false())
 
 
 class AgentStateChange(Base):
@@ -312,3 +317,61 @@ class CallEventRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     #: a JSON object (ids, reasons, targets)
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ReasonCode(Base):
+    """Why an agent is Not Ready (break, lunch, training...): reports group
+    pauses by it, so agents choose from these instead of typing."""
+
+    __tablename__ = "reason_codes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    #: paid, productive time (training, coaching) rather than a break
+    productive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class DispositionCode(Base):
+    """How a call ended, chosen by the agent at wrap-up (resolved, sale...)."""
+
+    __tablename__ = "disposition_codes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    requires_notes: Mapped[bool] = mapped_column(default=False, server_default=false())
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class AuditEventRow(Base):
+    """One audited action: a login, a role change, a rule edit, a pause, a pop
+    shown to an agent, a supervisor listening in...
+
+    Append-only (triggers refuse UPDATE and DELETE, and TRUNCATE on PostgreSQL)
+    and without foreign keys, so the trail outlives the users it names.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(128), default="")
+    #: a JSON object
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class SupervisorQueue(Base):
+    """A queue a supervisor watches. A supervisor with none watches every queue."""
+
+    __tablename__ = "supervisor_queues"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    queue_id: Mapped[int] = mapped_column(
+        ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True
+    )

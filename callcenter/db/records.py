@@ -248,12 +248,17 @@ class CallRecorder:
             ]
 
     async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
-        """Store the agent's disposition and notes on the call's history entry.
+        """Store the agent's disposition and notes on the call record and on the
+        call's history entry.
 
-        False when there is none (the caller was not a known customer, or the
-        call was not answered): there is no customer history to add to.
+        False when there is no history entry (the caller was not a known
+        customer, or the call was not answered): the record keeps them alone.
         """
         async with self._sessions.begin() as session:
+            record = await session.get(CallRecord, call_id)
+            if record is not None:
+                record.disposition = disposition[:64]
+                record.wrap_up_notes = notes[:MAX_WRAP_UP_NOTES]
             entry = await session.scalar(
                 select(Interaction)
                 .where(Interaction.call_id == call_id)

@@ -267,8 +267,67 @@ async def publish_rules_if_none(
     return await _store(sessions, rules, author=author, note=note, only_if_none=True)
 
 
+async def save_draft(
+    sessions: Sessions, rules: RoutingRules, *, author: str, note: str = ""
+) -> int:
+    """Store ``rules`` as a new draft version (not live); returns its number.
+
+    Drafts are validated like published versions: the editor refuses an invalid
+    one with its field errors before anything is stored."""
+    version = await _store(
+        sessions, rules, author=author, note=note, only_if_none=False, publish=False
+    )
+    assert version is not None
+    return version
+
+
+class VersionNotFound(LookupError):
+    pass
+
+
+class AlreadyPublished(ValueError):
+    """Only a draft can be published; an earlier published version is brought
+    back by ``rollback_to`` (a new version, so history is never rewritten)."""
+
+
+async def publish_draft(sessions: Sessions, version: int, *, author: str) -> RoutingRules:
+    """Make draft ``version`` the live rules (stamps ``published_at``); returns
+    the rules. Raises ``VersionNotFound``, ``AlreadyPublished``, or
+    ``RulesInvalid`` when the stored draft no longer validates."""
+    async with sessions.begin() as session:
+        row = await session.get(RoutingRuleVersion, version, with_for_update=True)
+        if row is None:
+            raise VersionNotFound(version)
+        if row.published_at is not None:
+            raise AlreadyPublished(f"version {version} was published already")
+        rules = _parse_stored(row.document)
+        row.published_at = datetime.now(UTC)
+    log.info("routing rules draft published", version=version, author=author)
+    return rules
+
+
+async def rollback_to(sessions: Sessions, version: int, *, author: str) -> tuple[int, RoutingRules]:
+    """Publish the document of an earlier ``version`` again, as a new version
+    (numbers and stamps of the past stay as they were); returns the new number
+    and the rules. Raises ``VersionNotFound`` or ``RulesInvalid``."""
+    found = await rules_document(sessions, version)
+    if found is None:
+        raise VersionNotFound(version)
+    rules = check_rules(found[1])
+    new_version = await publish_rules(
+        sessions, rules, author=author, note=f"rollback to version {version}"
+    )
+    return new_version, rules
+
+
 async def _store(
-    sessions: Sessions, rules: RoutingRules, *, author: str, note: str, only_if_none: bool
+    sessions: Sessions,
+    rules: RoutingRules,
+    *,
+    author: str,
+    note: str,
+    only_if_none: bool,
+    publish: bool = True,
 ) -> int | None:
     # Re-validated from its own dump: a model built in code with
     # ``model_construct`` or mutated copies must not slip past the checks.
@@ -277,7 +336,7 @@ async def _store(
     for attempt in range(1, _PUBLISH_ATTEMPTS + 1):
         try:
             async with sessions.begin() as session:
-                return await _insert_version(session, document, author, note, only_if_none)
+                return await _insert_version(session, document, author, note, only_if_none, publish)
         except IntegrityError:
             if attempt == _PUBLISH_ATTEMPTS:
                 raise
@@ -286,7 +345,12 @@ async def _store(
 
 
 async def _insert_version(
-    session: AsyncSession, document: str, author: str, note: str, only_if_none: bool
+    session: AsyncSession,
+    document: str,
+    author: str,
+    note: str,
+    only_if_none: bool,
+    publish: bool,
 ) -> int | None:
     if session.get_bind().dialect.name == "postgresql":
         # SHARE ROW EXCLUSIVE conflicts with itself (other publishers) and with
@@ -299,7 +363,7 @@ async def _insert_version(
         literal(now, UtcDateTime()),
         literal(author[:64], String()),
         literal(note[:500], String()),
-        literal(now, UtcDateTime()),
+        literal(now if publish else None, UtcDateTime()),
     ).select_from(RoutingRuleVersion)
     if only_if_none:
         rows = rows.having(func.count() == 0)
@@ -314,7 +378,11 @@ async def _insert_version(
     )
     version = await session.scalar(statement)
     if version is not None:
-        log.info("routing rules published", version=version, author=author)
+        log.info(
+            "routing rules published" if publish else "routing rules draft saved",
+            version=version,
+            author=author,
+        )
     return version
 
 
@@ -353,3 +421,10 @@ async def rules_document(
         return None
     parsed: dict[str, Any] = json.loads(document)
     return number, parsed
+
+
+async def live_version(sessions: Sessions) -> int | None:
+    """The number of the version published last (the live one), or None."""
+    async with sessions() as session:
+        version: int | None = await session.scalar(_live_first().limit(1))
+        return version

@@ -6,7 +6,9 @@ the customers do not change when the number of agents does. Idempotent: each
 part is only added when it is missing, so ``callcenter seed`` can run on every
 ``make run``; customers are only added to an empty CRM, never on top of a real one,
 and the example routing rules (``config/routing.toml``) are only published into a
-database that has no rules version yet, never over an admin's.
+database that has no rules version yet, never over an admin's. Reason and
+disposition codes are only added to an empty table; the demo ``supervisor``
+supervises every demo queue when this run creates the account.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from callcenter.db.models import (
     Agent,
     AgentSkill,
     Customer,
+    DispositionCode,
     Interaction,
     PhoneNumber,
     Queue,
+    ReasonCode,
     RoutingRuleVersion,
     Skill,
+    SupervisorQueue,
     User,
 )
 from callcenter.db.routing_rules import publish_rules_if_none, read_rules_file
@@ -149,7 +154,10 @@ async def seed_demo(
         skills = await _ensure_skills(session)
         await _ensure_queues(session, skills)
         agent_ids = await _ensure_agents(session, skills, roster)
-        await _ensure_users(session, agent_ids, password)
+        created_users = await _ensure_users(session, agent_ids, password)
+        if "supervisor" in created_users:
+            await _supervise_demo_queues(session, "supervisor")
+        await _ensure_codes(session)
         if not await session.scalar(select(func.count()).select_from(Customer)):
             people = demo_customers(customers, rng_seed, at, agents=len(roster))
             roster_ids = [agent_ids[a.login] for a in roster]
@@ -344,7 +352,10 @@ async def _ensure_agents(
     return existing
 
 
-async def _ensure_users(session: AsyncSession, agent_ids: dict[str, int], password: str) -> None:
+async def _ensure_users(
+    session: AsyncSession, agent_ids: dict[str, int], password: str
+) -> set[str]:
+    """Add the demo accounts that are missing; returns the usernames added."""
     existing = set((await session.execute(select(User.username))).scalars())
     wanted: list[tuple[str, str, int | None]] = [
         (login, "agent", agent_id) for login, agent_id in sorted(agent_ids.items())
@@ -352,7 +363,7 @@ async def _ensure_users(session: AsyncSession, agent_ids: dict[str, int], passwo
     wanted += [("supervisor", "supervisor", None), ("admin", "admin,supervisor", None)]
     missing = [w for w in wanted if w[0] not in existing]
     if not missing:
-        return
+        return set()
     # One hash for every demo account: they share a published password, so
     # per-user salts would protect nothing, and 20 argon2 runs would cost seconds.
     # Hashed on a thread so a service seeding at start-up keeps its loop free.
@@ -360,6 +371,54 @@ async def _ensure_users(session: AsyncSession, agent_ids: dict[str, int], passwo
     for username, roles, agent_id in missing:
         session.add(
             User(username=username, password_hash=password_hash, roles=roles, agent_id=agent_id)
+        )
+    await session.flush()
+    return {username for username, _roles, _agent_id in missing}
+
+
+async def _supervise_demo_queues(session: AsyncSession, username: str) -> None:
+    """``username`` (just created) supervises every demo queue. Only for an
+    account this run added: an existing supervisor's queues are the admin's,
+    and none assigned already means every queue."""
+    user_id = await session.scalar(select(User.id).where(User.username == username))
+    queue_ids = await session.scalars(
+        select(Queue.id).where(Queue.name.in_([name for name, _did, _skill in QUEUES]))
+    )
+    session.add_all(SupervisorQueue(user_id=user_id, queue_id=queue_id) for queue_id in queue_ids)
+    await session.flush()
+
+
+#: (code, label, productive): why an agent is Not Ready
+DEMO_REASON_CODES = (
+    ("break", "Break", False),
+    ("lunch", "Lunch", False),
+    ("training", "Training", True),
+    ("meeting", "Meeting", True),
+    ("coaching", "Coaching", True),
+    ("technical_issue", "Technical issue", False),
+)
+#: (code, label, requires_notes): how a call ended
+DEMO_DISPOSITION_CODES = (
+    ("resolved", "Resolved", False),
+    ("sale", "Sale", False),
+    ("follow_up", "Follow-up needed", True),
+    ("escalated", "Escalated", False),
+    ("wrong_number", "Wrong number", False),
+)
+
+
+async def _ensure_codes(session: AsyncSession) -> None:
+    """The demo's reason and disposition codes, added only where the table is
+    empty: codes an admin defined (or deleted) are theirs."""
+    if not await session.scalar(select(func.count()).select_from(ReasonCode)):
+        session.add_all(
+            ReasonCode(code=code, label=label, productive=productive, active=True)
+            for code, label, productive in DEMO_REASON_CODES
+        )
+    if not await session.scalar(select(func.count()).select_from(DispositionCode)):
+        session.add_all(
+            DispositionCode(code=code, label=label, requires_notes=notes, active=True)
+            for code, label, notes in DEMO_DISPOSITION_CODES
         )
     await session.flush()
 

@@ -14,7 +14,7 @@ import structlog
 from pwdlib import PasswordHash
 from sqlalchemy import select
 
-from callcenter.db.models import User
+from callcenter.db.models import Queue, SupervisorQueue, User
 from callcenter.db.session import Sessions
 from callcenter.ports import Authenticator, Principal, Role
 
@@ -68,11 +68,21 @@ async def authenticate(sessions: Sessions, username: str, password: str) -> Prin
         return None
     if not await asyncio.to_thread(verify_password, password, user.password_hash):
         return None
+    async with sessions() as session:
+        queues = frozenset(
+            await session.scalars(
+                select(Queue.name)
+                .join(SupervisorQueue, SupervisorQueue.queue_id == Queue.id)
+                .where(SupervisorQueue.user_id == user.id)
+            )
+        )
     return Principal(
         user_id=user.id,
         username=user.username,
         roles=parse_roles(user.roles),
         agent_id=user.agent_id,
+        # none assigned: every queue
+        queues=queues or None,
     )
 
 
