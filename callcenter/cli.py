@@ -255,6 +255,42 @@ def rules_versions() -> None:
         typer.echo(f"{number:>5}  {state:<5}  {created_at}  {created_by:<16}  {note}")
 
 
+@rules.command("what-if")
+def rules_what_if(
+    file: RulesFile,
+    hours: Annotated[float, typer.Option(min=0.01, max=168, help="history to replay")] = 24.0,
+) -> None:
+    """Replay the last HOURS of recorded calls through the live rules and through
+    FILE (a draft), in simulated time; prints both sets of figures as JSON."""
+    from datetime import UTC, datetime, timedelta
+
+    from callcenter.db.routing_rules import live_rules_or_default
+    from callcenter.db.session import make_engine, make_session_factory
+    from callcenter.db.whatif_history import load_history
+    from routing.rules import RoutingRules
+    from routing.whatif import compare
+
+    draft = _rules_from_file(file)
+    assert isinstance(draft, RoutingRules)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> dict[str, object]:
+        engine = make_engine(settings.database_url)
+        try:
+            sessions = make_session_factory(engine)
+            live, _ = await live_rules_or_default(sessions)
+            until = datetime.now(UTC)
+            calls, shifts = await load_history(
+                sessions, since=until - timedelta(hours=hours), until=until
+            )
+        finally:
+            await engine.dispose()
+        return compare(live, draft, calls, shifts)
+
+    typer.echo(json.dumps(asyncio.run(run()), indent=2))
+
+
 bench = typer.Typer(help="Benchmarks: print figures as JSON.")
 app.add_typer(bench, name="bench")
 
@@ -347,6 +383,20 @@ def bench_route(
     else:
         typer.echo(table(result))
         typer.echo(json.dumps(result, indent=2))
+
+
+@bench.command("whatif")
+def bench_whatif(
+    as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
+    calls: Annotated[int, typer.Option(min=1, help="calls in the replayed day")] = 20_000,
+    agents: Annotated[int, typer.Option(min=1, help="agents over three shifts")] = 300,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic day")] = 1,
+) -> None:
+    """How long a what-if of a busy day takes (live rules and a draft), as JSON."""
+    from callcenter.bench.whatif import run
+
+    result = run(calls=calls, agents=agents, seed=seed)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

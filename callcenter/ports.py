@@ -13,7 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+from agents.profile import AgentProfile
 from agents.state import AgentState
+from routing import RoutingRules
 
 
 class Role(StrEnum):
@@ -30,16 +32,28 @@ class Principal:
     username: str
     roles: frozenset[Role]
     agent_id: int | None = None
+    #: the queues a supervisor watches; None: every queue (admins, and
+    #: supervisors no queue was assigned to)
+    queues: frozenset[str] | None = None
 
     def has(self, role: Role) -> bool:
         return role in self.roles
+
+    def sees_queue(self, queue: str | None) -> bool:
+        """Whether this user may watch (and listen in on) calls of ``queue``.
+
+        Admins see every queue whatever is assigned; a call not in a queue yet
+        (``None``) is seen only by those who see every queue."""
+        if self.has(Role.ADMIN) or self.queues is None:
+            return True
+        return queue is not None and queue in self.queues
 
 
 #: Checks a username and password; None when they do not match.
 Authenticator = Callable[[str, str], Awaitable[Principal | None]]
 
-#: Who may listen in on calls. For now any of them may supervise any live call;
-#: scoping a supervisor to the queues they supervise is a later issue.
+#: Who may listen in on calls (a supervisor only on their queues' calls, see
+#: ``Principal.sees_queue``).
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
@@ -140,6 +154,10 @@ TargetKind = Literal["agent", "queue", "number"]
 _NUMBER = re.compile(r"\+?[0-9]{3,20}\Z")
 
 
+class AgentInUse(Exception):
+    """An agent cannot be removed while logged in (a call would lose its agent)."""
+
+
 class CallControlError(Exception):
     """Why a call-control request was not carried out. ``reason`` is a stable name:
 
@@ -227,9 +245,28 @@ class WaitingCallView:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueStatsView:
+    """One queue on the wallboard: who waits now, and how the last half hour
+    went (definitions in ``callcenter.orchestration.queue_stats``)."""
+
+    name: str
+    waiting: int = 0
+    #: epoch seconds the longest-waiting caller joined (None: nobody waits)
+    oldest_enqueued_at: float | None = None
+    #: the queue's service-level threshold, seconds
+    service_level_s: float = 20.0
+    service_level: float | None = None
+    asa_s: float | None = None
+    abandon_rate: float | None = None
+    answered: int = 0
+    abandoned: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Wallboard:
     waiting: list[WaitingCallView] = field(default_factory=list)
     agents: list[AgentView] = field(default_factory=list)
+    queues: list[QueueStatsView] = field(default_factory=list)
     #: epoch seconds the snapshot was taken
     at: float = 0.0
 
@@ -311,6 +348,29 @@ class CallCenterDesk(Protocol):
     async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
         """Save the disposition and notes of the agent's last call and end their
         wrap-up (Ready, or the state they asked for)."""
+        ...
+
+    def current_rules(self) -> tuple[RoutingRules, int | None]:
+        """The rules the router works by now, and their version (None: built
+        from the queues table, nothing published)."""
+        ...
+
+    def rules_refusal(self, rules: RoutingRules) -> str | None:
+        """Why ``rules`` could not go live now (they would strand waiting
+        callers), or None."""
+        ...
+
+    def apply_rules(self, rules: RoutingRules, version: int | None) -> None:
+        """Route by ``rules`` from now on; callers already waiting are weighed
+        again at once. Raises ``routing.RulesRefused`` like ``rules_refusal``."""
+        ...
+
+    def put_agent(self, profile: AgentProfile) -> None:
+        """An agent an admin added or edited, live."""
+        ...
+
+    def remove_agent(self, agent_id: int) -> None:
+        """An agent an admin deleted; raises ``AgentInUse`` unless logged out."""
         ...
 
 

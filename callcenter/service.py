@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agents import AgentState
+from agents import AgentProfile, AgentState
 from callcenter import demo
+from callcenter.db.audit import AuditTrail
 from callcenter.db.migrate import run_migrations
 from callcenter.db.records import CallRecorder
 from callcenter.db.routing_rules import live_rules_or_default
@@ -29,6 +30,7 @@ from callcenter.db.users import make_authenticator
 from callcenter.orchestration.dialing import DialPlan
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbx_link import PbxLink
+from callcenter.pop_views import AuditedPops
 from callcenter.ports import (
     AgentView,
     Principal,
@@ -42,6 +44,7 @@ from callcenter.screen_pops import ScreenPops
 from callcenter.settings import Settings, refuse_demo_secrets
 from callcenter.web.app import create_web_app
 from callcenter.web.hub import Hub
+from routing import RoutingRules
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +122,22 @@ class DeskProxy:
     async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
         return await self._orchestrator().wrap_up_done(agent_id, disposition, notes)
 
+    def current_rules(self) -> tuple[RoutingRules, int | None]:
+        orchestrator = self._orchestrator()
+        return orchestrator.rules, orchestrator.rules_version
+
+    def rules_refusal(self, rules: RoutingRules) -> str | None:
+        return self._orchestrator().rules_refusal(rules)
+
+    def apply_rules(self, rules: RoutingRules, version: int | None) -> None:
+        self._orchestrator().apply_rules(rules, version)
+
+    def put_agent(self, profile: AgentProfile) -> None:
+        self._orchestrator().put_agent(profile)
+
+    def remove_agent(self, agent_id: int) -> None:
+        self._orchestrator().remove_agent(agent_id)
+
 
 class Runtime:
     """What the lifespan built, kept on ``app.state.runtime`` for tests and probes."""
@@ -138,6 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     supervision_audit = SupervisionAudit(sessions)
+    audit_trail = AuditTrail(sessions)
     runtime.engine = engine
 
     async def readiness() -> dict[str, bool]:
@@ -166,6 +186,10 @@ def create_app(settings: Settings) -> FastAPI:
                 runtime.simulator = simulator
 
             links = {pbx.name: PbxLink(pbx) for pbx in settings.pbx}
+            audited_pops = AuditedPops(
+                hub, audit_trail, lambda agent_id: desk.agent_view(agent_id).login
+            )
+            _background(stack, audited_pops.run(), "pop-view-audit")
             recorder = CallRecorder(sessions)
             rules, rules_version = await live_rules_or_default(sessions)
             orchestrator = Orchestrator(
@@ -180,7 +204,7 @@ def create_app(settings: Settings) -> FastAPI:
                 dial_plan=DialPlan.from_settings(settings),
                 callback_retry_s=settings.callback_retry_s,
                 pops=ScreenPops(sessions, settings.default_region),
-                notifier=hub,
+                notifier=audited_pops,
                 supervision_log=supervision_audit,
             )
             orchestrator.start()
@@ -230,6 +254,8 @@ def create_app(settings: Settings) -> FastAPI:
         readiness=readiness,
         lifespan=lifespan,
         supervision_log=supervision_audit,
+        database=sessions,
+        audit=audit_trail,
     )
     app.state.runtime = runtime
     return app

@@ -189,3 +189,15 @@ async def eventually(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not reached in {timeout_s} s: {what}")
+
+
+def eventually_sync(value: Callable[[], Any], timeout_s: float = 20.0) -> Any:
+    """Poll ``value()`` from sync code (a browser test) until it is not None;
+    returns it, or None once the deadline passed (the caller asserts on it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = value()
+        if result is not None:
+            return result
+        time.sleep(0.1)
+    return None

@@ -13,8 +13,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from agents import AgentState, InvalidTransition, transition
+from agents import AgentProfile, AgentState, InvalidTransition, transition
 from callcenter.ports import (
+    AgentInUse,
     AgentView,
     CallControlError,
     Principal,
@@ -27,6 +28,7 @@ from callcenter.ports import (
     Wallboard,
     may_supervise,
 )
+from routing import QueueRule, RoutingRules, RulesRefused
 
 
 class FakeDesk:
@@ -59,6 +61,11 @@ class FakeDesk:
         self.controls: list[tuple[str, str, int, dict[str, Any]]] = []
         #: a reason to refuse the next call-control request with, as the PBX might
         self.control_refusal: str | None = None
+        #: the rules "live" and their version, as the admin API published them
+        self.rules = RoutingRules(queues=[QueueRule(name="support", skills={"support": 1})])
+        self.rules_version: int | None = None
+        #: agent profiles the admin API added or edited
+        self.profiles: dict[int, AgentProfile] = {}
 
     def agent_view(self, agent_id: int) -> AgentView:
         return self.agents[agent_id]
@@ -163,6 +170,43 @@ class FakeDesk:
         )
         self.agents[agent_id] = dataclasses.replace(view, state=AgentState.READY, since=self.now)
         return self.agents[agent_id]
+
+    def current_rules(self) -> tuple[RoutingRules, int | None]:
+        return self.rules, self.rules_version
+
+    def rules_refusal(self, rules: RoutingRules) -> str | None:
+        waiting_in = {call.queue for call in self.waiting}
+        gone = sorted(waiting_in - {queue.name for queue in rules.queues})
+        return f"queues with callers in them cannot be removed: {', '.join(gone)}" if gone else None
+
+    def apply_rules(self, rules: RoutingRules, version: int | None) -> None:
+        refusal = self.rules_refusal(rules)
+        if refusal is not None:
+            raise RulesRefused(refusal)
+        self.rules, self.rules_version = rules, version
+
+    def put_agent(self, profile: AgentProfile) -> None:
+        self.profiles[profile.agent_id] = profile
+        view = self.agents.get(profile.agent_id)
+        if view is None:
+            self.agents[profile.agent_id] = AgentView(
+                agent_id=profile.agent_id,
+                login=profile.login,
+                name=profile.name,
+                state=AgentState.LOGGED_OUT,
+                since=self.now,
+            )
+        else:
+            self.agents[profile.agent_id] = dataclasses.replace(
+                view, login=profile.login, name=profile.name
+            )
+
+    def remove_agent(self, agent_id: int) -> None:
+        view = self.agents.get(agent_id)
+        if view is not None and view.state is not AgentState.LOGGED_OUT:
+            raise AgentInUse(f"agent {agent_id} is {view.state.value}")
+        self.agents.pop(agent_id, None)
+        self.profiles.pop(agent_id, None)
 
 
 class FakeSupervisionLog:

@@ -64,13 +64,16 @@ from callcenter.orchestration.ports import (
     OpenCall,
     PopBuilder,
 )
+from callcenter.orchestration.queue_stats import QueueStats
 from callcenter.orchestration.supervision import SupervisionDesk, hang_up_spy_leg, plan_spy
 from callcenter.orchestration.writer import OrderedWriter
 from callcenter.ports import (
+    AgentInUse,
     AgentView,
     CallControlError,
     Notifier,
     Principal,
+    QueueStatsView,
     SupervisionLog,
     SupervisionMode,
     SupervisionRefused,
@@ -175,6 +178,8 @@ class Orchestrator:
         self._resuming: set[int] = set()
         #: resyncs being completed (stale legs of an earlier run hung up first)
         self._resyncs: dict[str, ev.LinkResynced] = {}
+        #: the wallboard's per-queue figures over the last half hour
+        self._queue_stats = QueueStats()
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -498,6 +503,14 @@ class Orchestrator:
         target = call.lines.get(leg_id, agent.profile.dial_string)
         self._leg_talking(leg_id, at)
         self._event(call, "answered", at, agent_id=agent.profile.agent_id, leg_id=leg_id)
+        if first_answer:
+            rule = self._router.rules.queue(call.queue)
+            self._queue_stats.answered(
+                call.queue,
+                at - call.enqueued_at,
+                rule.service_level_s if rule is not None else 20.0,
+                at,
+            )
         if not first_answer:
             # A transferred call: the record keeps its first answer.
             self._notifier.to_agent(
@@ -671,6 +684,8 @@ class Orchestrator:
         elif not answered and call.redirected_to is not None:
             outcome, phase = REDIRECT_OUTCOME.get(call.redirected_to, "closed"), None
         ended_by = "agent" if call.ended_by_agent else event.ended_by
+        if outcome == "abandoned":
+            self._queue_stats.abandoned(call.queue, event.at - call.enqueued_at, event.at)
         self._event(call, "ended", event.at, outcome=outcome, ended_by=ended_by)
         self._write(
             "call_ended",
@@ -1645,6 +1660,40 @@ class Orchestrator:
         self._rules_version = version
         log.info("routing rules applied", version=version)
 
+    def rules_refusal(self, rules: RoutingRules) -> str | None:
+        """Why ``apply_rules(rules, ...)`` would be refused now, or None."""
+        return self._router.refusal(rules, self._clock())
+
+    def put_agent(self, profile: AgentProfile) -> None:
+        """An agent added or edited by an admin, live: a new one starts logged
+        out; an edited one keeps its state and call, and the router weighs it by
+        its new skills and location from now on (a Ready agent may be offered a
+        waiting call at once)."""
+        agent = self._agents.get(profile.agent_id)
+        if agent is None:
+            self._agents[profile.agent_id] = LiveAgent(profile, since=self._clock())
+            log.info("agent added", agent_id=profile.agent_id)
+            return
+        agent.profile = profile
+        now = self._clock()
+        facts = agent_facts(agent, _utc(now).date())
+        if self._router.is_available(profile.agent_id):
+            self._apply(self._router.agent_available(facts, now))
+        elif agent.state in BUSY:
+            self._apply(self._router.agent_busy(facts, now))
+        log.info("agent profile changed", agent_id=profile.agent_id)
+
+    def remove_agent(self, agent_id: int) -> None:
+        """Forget an agent an admin deleted; only a logged-out one may go (one
+        working a call would leave the call without its agent)."""
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return
+        if agent.state != AgentState.LOGGED_OUT:
+            raise AgentInUse(f"agent {agent_id} is {agent.state.value}: log them out first")
+        del self._agents[agent_id]
+        log.info("agent removed", agent_id=agent_id)
+
     def routing_of(self, call_id: str) -> dict[str, Any] | None:
         """Why a live call is where it is: the router's latest explanation."""
         call = self._calls.get(call_id)
@@ -1699,7 +1748,35 @@ class Orchestrator:
             if c.phase in ("waiting", "ringing") and not c.caller_gone
         ]
         agents = [self.agent_view(a) for a in sorted(self._agents)]
-        return Wallboard(waiting=waiting, agents=agents, at=self._clock())
+        now = self._clock()
+        return Wallboard(
+            waiting=waiting, agents=agents, queues=self._queue_views(waiting, now), at=now
+        )
+
+    def _queue_views(self, waiting: list[WaitingCallView], now: float) -> list[QueueStatsView]:
+        by_queue: dict[str, list[WaitingCallView]] = {}
+        for call in waiting:
+            by_queue.setdefault(call.queue, []).append(call)
+        names = [q.name for q in self._router.rules.queues]
+        views = []
+        for name in [*names, *sorted(set(by_queue) - set(names))]:
+            rule = self._router.rules.queue(name)
+            here = by_queue.get(name, [])
+            figures = self._queue_stats.figures(name, now)
+            views.append(
+                QueueStatsView(
+                    name=name,
+                    waiting=len(here),
+                    oldest_enqueued_at=min((c.enqueued_at for c in here), default=None),
+                    service_level_s=rule.service_level_s if rule is not None else 20.0,
+                    service_level=figures.service_level,
+                    asa_s=figures.asa_s,
+                    abandon_rate=figures.abandon_rate,
+                    answered=figures.answered,
+                    abandoned=figures.abandoned,
+                )
+            )
+        return views
 
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         agent = self._agents.get(agent_id)

@@ -6,9 +6,10 @@ answered, the dialplan's fixed ``[callcenter-spy]`` runs ChanSpy on the call's
 *agent* channel. ChanSpy's whisper speaks into the spied channel, so spying on the
 agent's side is what makes a whisper reach the agent and not the caller.
 
-Scope: any supervisor or admin may supervise any live call (``may_supervise``).
-Restricting supervisors to the calls of their own queues needs a
-supervisor-to-queue mapping, which is a later issue.
+Scope: supervisors and admins (``may_supervise``); a supervisor assigned to some
+queues (``supervisor_queues``) only the calls of those queues, and a refusal for
+another queue's call reads like an unknown call (``no_such_call``) so it tells
+nothing about calls they may not see.
 
 Audit: every attempt by a logged-in user ends in one row of the append-only
 ``supervision_events``, written before the answer goes back to them. The write is
@@ -80,7 +81,7 @@ def plan_spy(
     (no I/O); raises ``SupervisionRefused`` naming why not."""
     if not may_supervise(supervisor):
         raise SupervisionRefused("forbidden", "needs the role supervisor or admin")
-    if call is None:
+    if call is None or not supervisor.sees_queue(call.queue):
         raise SupervisionRefused("no_such_call", "no live call with this id")
     agent_id = call.answered_by
     if (

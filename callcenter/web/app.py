@@ -16,19 +16,34 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from callcenter.db.audit import AuditTrail
+from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
 from callcenter.web.hub import Hub
+from callcenter.web.routes_admin import admin_router
 from callcenter.web.routes_api import api_router
 from callcenter.web.routes_calls import calls_router
+from callcenter.web.routes_codes import codes_router
+from callcenter.web.routes_docs import SWAGGER_UI_DIR, docs_router
 from callcenter.web.routes_health import health_router
+from callcenter.web.routes_history import history_router
 from callcenter.web.routes_pages import STATIC_DIR, pages_router
+from callcenter.web.routes_rules import rules_router
 from callcenter.web.routes_ws import ws_router
 from callcenter.web.security_headers import SecurityHeaders
 from callcenter.web.wallboard_feed import push_wallboards
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+API_DESCRIPTION = """
+Every endpoint needs a login: the session cookie the pages get from
+`POST /api/login`, or for API clients a bearer token from `POST /api/token`
+(`Authorization: Bearer <token>`). Each route names the roles it admits (agent,
+supervisor, admin); anything else gets 401 (not logged in) or 403 (wrong role).
+Invalid input gets 422 with `detail: [{field, reason}]`.
+"""
 
 
 def create_web_app(
@@ -43,6 +58,8 @@ def create_web_app(
     wallboard_interval_s: float = 1.0,
     login_throttle: LoginThrottle | None = None,
     supervision_log: SupervisionLog | None = None,
+    database: Database | None = None,
+    audit: AuditTrail | None = None,
 ) -> FastAPI:
     context = WebContext(
         desk=desk,
@@ -54,13 +71,19 @@ def create_web_app(
         readiness=readiness,
         wallboard_interval_s=wallboard_interval_s,
         supervision_log=supervision_log,
+        database=database,
+        audit=audit,
     )
     app = FastAPI(
         title="callcenter",
+        summary="ACD for Asterisk: agents, queues, routing rules, live calls and call control",
+        description=API_DESCRIPTION,
         lifespan=_with_wallboard_feed(lifespan),
+        # /docs is served from files on this machine (no CDN; the CSP allows
+        # none), see ``routes_docs``.
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
     app.state.web = context
     app.add_exception_handler(RequestValidationError, _invalid_input)  # type: ignore[arg-type]
@@ -68,9 +91,15 @@ def create_web_app(
     app.include_router(health_router())
     app.include_router(api_router())
     app.include_router(calls_router())
+    app.include_router(rules_router())
+    app.include_router(admin_router())
+    app.include_router(codes_router())
+    app.include_router(history_router())
+    app.include_router(docs_router())
     app.include_router(ws_router())
     app.include_router(pages_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
     return app
 
 

@@ -44,17 +44,29 @@ class Sessions:
         self._clock = clock
         #: session id -> expiry (epoch seconds), for logged-out sessions
         self._revoked: dict[str, float] = {}
+        #: user id -> instant before which their sessions no longer count (their
+        #: roles, queues or password changed: a token carries the old ones)
+        self._user_cutoff: dict[int, float] = {}
 
     def issue(self, principal: Principal) -> str:
+        now = self._clock()
         payload = {
             "sid": secrets.token_urlsafe(16),
             "uid": principal.user_id,
             "usr": principal.username,
             "roles": sorted(role.value for role in principal.roles),
             "aid": principal.agent_id,
-            "exp": self._clock() + self.max_age_s,
+            "q": None if principal.queues is None else sorted(principal.queues),
+            "iat": now,
+            "exp": now + self.max_age_s,
         }
         return self._serializer.dumps(payload)
+
+    def revoke_user(self, user_id: int) -> None:
+        """End every session of ``user_id`` issued until now (in this process):
+        after a change of roles, queues or password the old token would keep
+        granting what was taken away."""
+        self._user_cutoff[user_id] = self._clock()
 
     def read(self, token: str | None) -> Principal | None:
         """The principal of a valid, unexpired, not revoked token; else None."""
@@ -64,11 +76,13 @@ class Sessions:
         try:
             roles = frozenset(Role(value) for value in payload["roles"])
             agent_id = payload["aid"]
+            queues = payload.get("q")
             return Principal(
                 user_id=int(payload["uid"]),
                 username=str(payload["usr"]),
                 roles=roles,
                 agent_id=None if agent_id is None else int(agent_id),
+                queues=None if queues is None else frozenset(str(q) for q in queues),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -92,6 +106,9 @@ class Sessions:
             return None
         try:
             if float(payload["exp"]) <= self._clock() or str(payload["sid"]) in self._revoked:
+                return None
+            cutoff = self._user_cutoff.get(int(payload["uid"]))
+            if cutoff is not None and float(payload["iat"]) <= cutoff:
                 return None
         except (KeyError, TypeError, ValueError):
             return None

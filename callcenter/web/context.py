@@ -13,6 +13,8 @@ from typing import cast
 
 from starlette.requests import HTTPConnection
 
+from callcenter.db.audit import AuditTrail
+from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.hub import Hub
@@ -34,6 +36,11 @@ class WebContext:
     wallboard_interval_s: float
     #: the supervision audit trail, read by admins (None: not available)
     supervision_log: SupervisionLog | None = None
+    #: the database, for what admins edit and history readers read (None: the
+    #: admin and history APIs answer 503)
+    database: Database | None = None
+    #: logins, role changes, rule edits, pauses, pop views... (None: not kept)
+    audit: AuditTrail | None = None
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

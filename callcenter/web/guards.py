@@ -21,7 +21,18 @@ from callcenter.web.context import web_context
 
 
 def principal_of(conn: HTTPConnection) -> Principal | None:
-    return web_context(conn).sessions.read(conn.cookies.get(SESSION_COOKIE))
+    """The user behind a bearer token (API clients) or the session cookie (pages).
+
+    A request that sends ``Authorization`` is judged by it alone: a bad token is
+    not rescued by a cookie the same client happens to carry."""
+    sessions = web_context(conn).sessions
+    authorization = conn.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return sessions.read(token.strip())
+    return sessions.read(conn.cookies.get(SESSION_COOKIE))
 
 
 def has_any_role(principal: Principal, roles: tuple[Role, ...]) -> bool:

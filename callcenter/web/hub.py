@@ -128,6 +128,11 @@ class Hub:
             if not remaining:
                 self._agents.pop(agent_id, None)
 
+    def own_subscription(self) -> Subscription:
+        """An outbox nothing is broadcast to: for a connection fed by its own
+        task (a wallboard scoped to some queues), with the same bound."""
+        return Subscription(self._queue_size)
+
     @contextmanager
     def wallboard_subscription(self) -> Iterator[Subscription]:
         subscription = Subscription(self._queue_size)

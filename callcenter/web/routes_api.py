@@ -11,10 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents import AgentState, InvalidTransition
-from callcenter.ports import Principal, Role, SupervisionError, SupervisionMode
+from callcenter.db.codes import list_reason_codes
+from callcenter.ports import Principal, SupervisionError, SupervisionMode
+from callcenter.web.audit_hook import audit, client_address
 from callcenter.web.auth import SESSION_COOKIE
 from callcenter.web.context import web_context
-from callcenter.web.guards import check_origin, require_login, require_roles
+from callcenter.web.deps import AdminPrincipal, AgentPrincipal, AnyPrincipal, SupervisorPrincipal
+from callcenter.web.guards import check_origin, principal_of
+from callcenter.web.scope import scoped_wallboard
 from callcenter.web.views import (
     agent_json,
     principal_json,
@@ -25,10 +29,6 @@ from callcenter.web.views import (
 
 log = structlog.get_logger(__name__)
 
-AgentPrincipal = Annotated[Principal, Depends(require_roles(Role.AGENT))]
-SupervisorPrincipal = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
-AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
-AnyPrincipal = Annotated[Principal, Depends(require_login)]
 CallId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 #: HTTP status of each ``SupervisionError`` reason
@@ -72,6 +72,7 @@ class SuperviseRequest(BaseModel):
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
     router.add_api_route("/login", login, methods=["POST"], dependencies=[Depends(check_origin)])
+    router.add_api_route("/token", issue_token, methods=["POST"])
     router.add_api_route("/logout", logout, methods=["POST"], dependencies=[Depends(check_origin)])
     router.add_api_route("/me", me, methods=["GET"])
     router.add_api_route("/agent/me", my_agent, methods=["GET"])
@@ -91,12 +92,14 @@ def api_router() -> APIRouter:
     return router
 
 
-async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+async def _checked_login(body: LoginRequest, request: Request, how: str) -> Principal:
+    """The user behind a username and password, throttled and audited either way."""
     context = web_context(request)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     retry_after_s = context.throttle.retry_after_s(body.username, address)
     if retry_after_s is not None:
         log.warning("login throttled", username=body.username, address=address)
+        await audit(request, "login.throttled", username=body.username, via=how)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed logins, try again later",
@@ -106,8 +109,17 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
     if principal is None:
         context.throttle.failed(body.username, address)
         log.info("login failed", username=body.username, address=address)
+        await audit(request, "login.failed", username=body.username, via=how)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     context.throttle.succeeded(body.username, address)
+    await audit(request, "login", principal=principal, via=how)
+    return principal
+
+
+async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+    """Log in for the pages: the session is an HttpOnly, SameSite cookie."""
+    context = web_context(request)
+    principal = await _checked_login(body, request, "cookie")
     response.set_cookie(
         SESSION_COOKIE,
         context.sessions.issue(principal),
@@ -121,9 +133,33 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
     return principal_json(principal)
 
 
+async def issue_token(body: LoginRequest, request: Request) -> dict[str, Any]:
+    """Log in for API clients: a bearer token (``Authorization: Bearer ...``),
+    valid for one shift. No cookie is set, and since browsers never attach a
+    bearer token on their own, requests carrying it need no Origin check."""
+    context = web_context(request)
+    principal = await _checked_login(body, request, "token")
+    return {
+        "access_token": context.sessions.issue(principal),
+        "token_type": "bearer",
+        "expires_in": context.sessions.max_age_s,
+        "user": principal_json(principal),
+    }
+
+
 async def logout(request: Request, response: Response) -> dict[str, bool]:
-    web_context(request).sessions.revoke(request.cookies.get(SESSION_COOKIE))
+    """End this session (cookie) or this token (``Authorization: Bearer``)."""
+    principal = principal_of(request)
+    authorization = request.headers.get("authorization", "")
+    token = (
+        authorization.partition(" ")[2].strip()
+        if authorization
+        else request.cookies.get(SESSION_COOKIE)
+    )
+    web_context(request).sessions.revoke(token)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    if principal is not None:
+        await audit(request, "logout", principal=principal)
     return {"ok": True}
 
 
@@ -144,6 +180,7 @@ async def set_my_state(
     body: StateRequest, principal: AgentPrincipal, request: Request
 ) -> dict[str, Any]:
     agent_id = agent_id_of(principal)
+    await check_reason_code(request, body.state, body.reason)
     try:
         view = await web_context(request).desk.set_agent_state(
             agent_id, AgentState(body.state), body.reason
@@ -153,11 +190,35 @@ async def set_my_state(
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "agent not found") from None
     log.info("agent state asked", agent_id=agent_id, state=body.state, reason=body.reason)
+    if body.state == "not_ready":
+        await audit(
+            request, "agent.paused", f"agent {agent_id}", principal=principal, reason=body.reason
+        )
     return agent_json(view)
 
 
+async def check_reason_code(request: Request, state: str, reason: str | None) -> None:
+    """A Not Ready reason must be one of the active reason codes, once admins
+    have defined any (422 on ``reason`` otherwise): reports group pauses by it."""
+    database = web_context(request).database
+    if state != "not_ready" or reason is None or database is None:
+        return
+    known = [code for code in await list_reason_codes(database) if code.active]
+    if known and reason not in {code.code for code in known}:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {
+                    "field": "reason",
+                    "reason": "not one of the reason codes: " + ", ".join(c.code for c in known),
+                }
+            ],
+        )
+
+
 async def wallboard(principal: SupervisorPrincipal, request: Request) -> dict[str, Any]:
-    return {"type": "wallboard", **wallboard_json(web_context(request).desk.wallboard())}
+    board = scoped_wallboard(web_context(request).desk.wallboard(), principal)
+    return {"type": "wallboard", **wallboard_json(board)}
 
 
 async def call_routing(
@@ -168,7 +229,7 @@ async def call_routing(
     """The router's explanation for a live call: step in force, priority, the
     candidates weighed and why. Gone once the call has ended."""
     routing = web_context(request).desk.routing_of(call_id)
-    if routing is None:
+    if routing is None or not principal.sees_queue(routing.get("queue")):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no live call with this id")
     return routing
 
@@ -184,10 +245,26 @@ async def supervise_call(
     try:
         started = await web_context(request).desk.supervise(call_id, principal, body.mode)
     except SupervisionError as exc:
+        await audit(
+            request,
+            "supervision.refused",
+            call_id,
+            principal=principal,
+            mode=body.mode.value,
+            reason=exc.reason,
+        )
         raise HTTPException(
             SUPERVISION_STATUS.get(exc.reason, status.HTTP_500_INTERNAL_SERVER_ERROR),
             {"reason": exc.reason, "message": str(exc)},
         ) from exc
+    await audit(
+        request,
+        "supervision.started",
+        call_id,
+        principal=principal,
+        mode=body.mode.value,
+        agent_id=started.agent_id,
+    )
     return supervision_started_json(started)
 
 

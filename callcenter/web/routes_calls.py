@@ -16,6 +16,7 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from callcenter.db.codes import list_disposition_codes
 from callcenter.ports import CallControlError, Principal, Role, TransferTarget
 from callcenter.web.context import web_context
 from callcenter.web.guards import check_origin, require_roles
@@ -141,14 +142,39 @@ async def conference(
 async def wrap_up_done(
     body: WrapUpRequest, principal: AgentPrincipal, request: Request
 ) -> dict[str, Any]:
-    """Disposition and notes for the agent's last call; ends their wrap-up."""
+    """Disposition and notes for the agent's last call; ends their wrap-up.
+
+    Once admins have defined disposition codes, the disposition must be an
+    active one, with notes when the code asks for them (422 naming the field):
+    reports count outcomes by code, which free text would scatter."""
     agent_id = agent_id_of(principal)
+    await _check_disposition(request, body)
     try:
         view = await web_context(request).desk.wrap_up_done(agent_id, body.disposition, body.notes)
     except CallControlError as exc:
         raise _http_error(exc) from exc
     log.info("wrap-up done", agent_id=agent_id, disposition=body.disposition)
     return agent_json(view)
+
+
+async def _check_disposition(request: Request, body: WrapUpRequest) -> None:
+    database = web_context(request).database
+    if database is None:
+        return
+    known = {code.code: code for code in await list_disposition_codes(database) if code.active}
+    if not known:
+        return
+    code = known.get(body.disposition)
+    if code is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"field": "disposition", "reason": "choose one of: " + ", ".join(sorted(known))}],
+        )
+    if code.requires_notes and not body.notes.strip():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"field": "notes", "reason": f"the disposition {code.code!r} needs notes"}],
+        )
 
 
 async def _answer(

@@ -25,6 +25,7 @@ def pages_router() -> APIRouter:
     router.add_api_route("/login", login_page, methods=["GET"])
     router.add_api_route("/agent", agent_page, methods=["GET"])
     router.add_api_route("/wallboard", wallboard_page, methods=["GET"])
+    router.add_api_route("/admin", admin_page, methods=["GET"])
     return router
 
 
@@ -42,6 +43,10 @@ async def agent_page(request: Request) -> Response:
 
 async def wallboard_page(request: Request) -> Response:
     return _guarded_page(request, "wallboard.html", (Role.SUPERVISOR, Role.ADMIN))
+
+
+async def admin_page(request: Request) -> Response:
+    return _guarded_page(request, "admin.html", (Role.ADMIN,))
 
 
 def _guarded_page(request: Request, name: str, roles: tuple[Role, ...]) -> Response:

@@ -28,6 +28,7 @@ from callcenter.ports import Principal, Role
 from callcenter.web.context import web_context
 from callcenter.web.guards import has_any_role, origin_allowed, principal_of
 from callcenter.web.hub import SlowConsumer, Subscription, encode
+from callcenter.web.scope import scoped_wallboard
 from callcenter.web.views import agent_json, wallboard_json
 
 log = structlog.get_logger(__name__)
@@ -96,11 +97,36 @@ async def wallboard_socket(websocket: WebSocket) -> None:
     if principal is None:
         return
     context = web_context(websocket)
+    if not principal.sees_queue(None):
+        await _scoped_wallboard(websocket, principal)
+        return
     with context.hub.wallboard_subscription() as subscription:
         await websocket.accept()
         board = wallboard_json(context.desk.wallboard())
         await websocket.send_text(encode({"type": "wallboard", **board}))
         await _relay(websocket, subscription)
+
+
+async def _scoped_wallboard(websocket: WebSocket, principal: Principal) -> None:
+    """A supervisor of some queues only: the shared snapshot (encoded once for
+    every wallboard) shows other teams' callers, so this connection gets its
+    own, filtered, on the same beat."""
+    context = web_context(websocket)
+    subscription = context.hub.own_subscription()
+    await websocket.accept()
+
+    async def feed() -> None:
+        while True:
+            board = wallboard_json(scoped_wallboard(context.desk.wallboard(), principal))
+            subscription.push(encode({"type": "wallboard", **board}))
+            await asyncio.sleep(context.wallboard_interval_s)
+
+    feeding = asyncio.create_task(feed(), name="scoped-wallboard")
+    try:
+        await _relay(websocket, subscription)
+    finally:
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
 
 
 async def _admit(websocket: WebSocket, roles: tuple[Role, ...]) -> Principal | None:

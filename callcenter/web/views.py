@@ -14,6 +14,7 @@ from agents import AgentState
 from callcenter.ports import (
     AgentView,
     Principal,
+    QueueStatsView,
     SupervisionEvent,
     SupervisionStarted,
     WaitingCallView,
@@ -31,6 +32,7 @@ def principal_json(principal: Principal) -> dict[str, Any]:
         "username": principal.username,
         "roles": sorted(role.value for role in principal.roles),
         "agent_id": principal.agent_id,
+        "queues": None if principal.queues is None else sorted(principal.queues),
     }
 
 
@@ -71,7 +73,28 @@ def wallboard_json(board: Wallboard) -> dict[str, Any]:
         ],
         "counts": counts,
         "queues": _queues_json(board.waiting, at),
+        "queue_stats": [_queue_stats_json(stats, at) for stats in board.queues],
     }
+
+
+def _queue_stats_json(stats: QueueStatsView, at: float) -> dict[str, Any]:
+    return {
+        "name": stats.name,
+        "waiting": stats.waiting,
+        "longest_wait_s": (
+            _elapsed(stats.oldest_enqueued_at, at) if stats.oldest_enqueued_at is not None else 0.0
+        ),
+        "service_level_s": stats.service_level_s,
+        "service_level": _rounded(stats.service_level),
+        "asa_s": _rounded(stats.asa_s),
+        "abandon_rate": _rounded(stats.abandon_rate),
+        "answered": stats.answered,
+        "abandoned": stats.abandoned,
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _waiting_json(call: WaitingCallView, at: float) -> dict[str, Any]:

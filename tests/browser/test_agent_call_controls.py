@@ -52,7 +52,7 @@ def dispositions(db_url: str) -> list[tuple[str, str]]:
             async with make_session_factory(engine)() as session:
                 rows = await session.execute(
                     select(Interaction.disposition, Interaction.notes).where(
-                        Interaction.disposition == "quote sent"
+                        Interaction.disposition == "follow_up"
                     )
                 )
                 return [(d, n) for d, n in rows]
@@ -103,15 +103,23 @@ def test_agent_holds_resumes_hangs_up_and_wraps_up(
     page.click("#btn-hangup")
     expect(page.locator("#wrap-up")).to_be_visible(timeout=10_000)
     expect(page.locator("#agent-state")).to_have_text("Wrap-up")
-    page.fill("#wrap-disposition", "quote sent")
+    # The dispositions are the admins' codes; "follow_up" asks for notes.
+    call_id = page.locator("#pop").get_attribute("data-call-id")
+    page.select_option("#wrap-disposition-code", "follow_up")
+    page.click("#btn-wrap-done")
+    expect(page.locator("#wrap-error")).to_contain_text("notes")
+    expect(page.locator("#wrap-up")).to_be_visible()
     page.fill("#wrap-notes", "Wants the annual plan; call back Friday.")
     page.click("#btn-wrap-done")
     expect(page.locator("#wrap-up")).to_be_hidden(timeout=10_000)
     expect(page.locator("#agent-state")).not_to_have_text("Wrap-up")
-    # Saved on the customer's history (a known caller) or not at all (unknown).
+    # The call is in the agent's own history with its disposition, known caller
+    # or not, and on the customer's history when the caller is a customer.
+    row = page.locator(f"#history tr[data-call-id='{call_id}']")
+    expect(row.locator("td.disposition")).to_have_text("follow_up", timeout=10_000)
     for _ in range(50):
         saved = dispositions(seeded_db_url)
         if saved:
-            assert saved == [("quote sent", "Wants the annual plan; call back Friday.")]
+            assert saved == [("follow_up", "Wants the annual plan; call back Friday.")]
             break
         page.wait_for_timeout(100)

@@ -88,6 +88,13 @@ def served() -> Iterator[Served]:
         yield Served(desk, hub, base_url)
 
 
+def script_errors(console_errors: list[str]) -> list[str]:
+    """What the page logged besides the fake app's 503s: it has no database, so
+    the reason codes and the call history answer "not available" and the page
+    falls back to its built-in reasons and free-text disposition."""
+    return [e for e in console_errors if "status of 503" not in e]
+
+
 def log_in_through_the_form(web_page: Page, served: Served, path: str, username: str) -> None:
     web_page.goto(served.base_url + path)
     expect(web_page).to_have_url(f"{served.base_url}/login?next={path}")
@@ -136,7 +143,7 @@ def test_agent_goes_ready_then_sees_and_loses_a_screen_pop(
     expect(web_page.locator("#pop")).to_be_hidden()
     expect(web_page.locator("#pop-customer-name")).to_have_text("")
     expect(web_page.locator("#pop-empty")).to_be_visible()
-    assert console_errors == []
+    assert script_errors(console_errors) == []
 
 
 def test_agent_sees_crm_outage_and_picks_among_several_matches(
@@ -198,7 +205,7 @@ def test_supervisor_wallboard_shows_waiting_calls_agents_and_live_changes(
     expect(waiting).to_have_count(2)
     expect(web_page.locator("#count-waiting")).to_have_text("2")
     web_page.screenshot(path="/tmp/wallboard.png", full_page=True)
-    assert console_errors == []
+    assert script_errors(console_errors) == []
 
 
 def test_the_agent_page_is_not_shown_to_a_supervisor(web_page: Page, served: Served) -> None:

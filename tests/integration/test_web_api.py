@@ -102,6 +102,7 @@ def test_login_sets_an_httponly_samesite_session_cookie(client: TestClient) -> N
         "username": "alice",
         "roles": ["agent"],
         "agent_id": 7,
+        "queues": None,
     }
     cookie = response.headers["set-cookie"].lower()
     assert cookie.startswith(f"{SESSION_COOKIE}=")

@@ -79,12 +79,17 @@
 
   async function wrapUpDone() {
     $("wrap-error").textContent = "";
-    const body = { disposition: $("wrap-disposition").value, notes: $("wrap-notes").value };
+    const coded = !$("wrap-disposition-code").hidden;
+    const disposition = coded ? $("wrap-disposition-code").value : $("wrap-disposition").value;
+    const body = { disposition, notes: $("wrap-notes").value };
     const result = await cc.api("/api/agent/wrap-up", { method: "POST", body });
     if (result.ok) {
       $("wrap-disposition").value = "";
       $("wrap-notes").value = "";
       showAgent(result.data);
+      // The wrap-up is written just after this answer: read the history again then.
+      loadHistory();
+      setTimeout(loadHistory, 1500);
     } else if (result.status !== 401) {
       $("wrap-error").textContent = cc.errorText(result.data, "Not saved.");
     }
@@ -235,6 +240,56 @@
     }
   }
 
+  /* Reason and disposition codes come from the admins' lists; without a
+     database behind the page (503) the built-in reasons and free text stay. */
+  async function loadCodes() {
+    const reasons = await cc.api("/api/reason-codes");
+    if (reasons.ok) {
+      const active = reasons.data.reason_codes.filter((c) => c.active);
+      if (active.length) {
+        $("not-ready-reason").replaceChildren(...active.map((c) => cc.el("option", { value: c.code }, c.label)));
+      }
+    }
+    const dispositions = await cc.api("/api/disposition-codes");
+    if (dispositions.ok) {
+      const active = dispositions.data.disposition_codes.filter((c) => c.active);
+      if (active.length) {
+        const select = $("wrap-disposition-code");
+        select.replaceChildren(
+          cc.el("option", { value: "" }, "Choose a disposition\u2026"),
+          ...active.map((c) =>
+            cc.el("option", { value: c.code, dataset: { notes: c.requires_notes ? "required" : "" } }, c.label),
+          ),
+        );
+        select.hidden = false;
+        $("wrap-disposition").hidden = true;
+        select.addEventListener("change", () => {
+          const option = select.selectedOptions[0];
+          $("wrap-notes").placeholder = option && option.dataset.notes ? "Notes (required for this disposition)" : "Notes";
+        });
+      }
+    }
+  }
+
+  async function loadHistory() {
+    const { ok, data } = await cc.api("/api/agent/history?limit=20");
+    if (!ok) return;
+    const rows = data.calls.map((call) =>
+      cc.el(
+        "tr",
+        { dataset: { callId: call.call_id } },
+        cc.el("td", {}, new Date(call.enqueued_at).toLocaleString()),
+        cc.el("td", {}, call.queue),
+        cc.el("td", {}, call.caller_number),
+        cc.el("td", {}, call.outcome || "in progress"),
+        cc.el("td", { class: "disposition" }, call.disposition || ""),
+        cc.el("td", { class: "muted" }, call.notes || ""),
+      ),
+    );
+    $("history").replaceChildren(...rows);
+    $("history-empty").hidden = rows.length > 0;
+  }
+
   $("btn-ready").addEventListener("click", () => askState("ready"));
   $("btn-not-ready").addEventListener("click", () => askState("not_ready"));
   $("btn-logout").addEventListener("click", () => cc.logout());
@@ -256,5 +311,7 @@
   $("btn-cancel").addEventListener("click", () => callAction("cancel"));
   $("btn-wrap-done").addEventListener("click", wrapUpDone);
   setInterval(tick, 1000);
+  loadCodes();
+  loadHistory();
   cc.liveSocket("/ws/agent", { onMessage, onStatus });
 })();

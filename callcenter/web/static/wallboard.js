@@ -7,6 +7,15 @@
   const $ = (id) => document.getElementById(id);
   const WAIT_WARN_S = 30;
   const WAIT_ALERT_S = 90;
+  /* Service level: green from 80 %, yellow from 60 %, red below. A queue's
+     longest wait: green under its threshold, yellow under twice it, red beyond. */
+  const SL_GOOD = 0.8;
+  const SL_WARN = 0.6;
+  const MODES = [
+    ["monitor", "Monitor"],
+    ["whisper", "Whisper"],
+    ["barge", "Barge"],
+  ];
   /* tile id -> the agent states it counts (a reserved agent's phone is about to ring) */
   const COUNT_IDS = {
     "count-ready": ["ready"],
@@ -48,17 +57,69 @@
     const longest = board.waiting.reduce((most, call) => Math.max(most, call.waited_s), 0);
     $("longest-wait").textContent = cc.duration(board.waiting.length ? longest + extra : 0);
 
-    const queues = Object.entries(board.queues || {}).sort(([a], [b]) => a.localeCompare(b));
+    const stats = board.queue_stats || [];
     $("wallboard-queues").replaceChildren(
-      ...queues.map(([name, summary]) =>
-        cc.el(
+      ...stats.map((queue) => {
+        const longest = queue.waiting ? queue.longest_wait_s + extra : 0;
+        return cc.el(
           "tr",
-          { class: waitClass(summary.longest_wait_s + extra) },
-          cc.el("td", {}, name),
-          cc.el("td", { class: "num" }, String(summary.waiting)),
-          cc.el("td", { class: "num" }, cc.duration(summary.longest_wait_s + extra)),
-        ),
-      ),
+          { dataset: { queue: queue.name } },
+          cc.el("td", {}, queue.name),
+          cc.el("td", { class: "num waiting" }, String(queue.waiting)),
+          cc.el("td", { class: `num ${thresholdClass(longest, queue.service_level_s)}` }, cc.duration(longest)),
+          cc.el(
+            "td",
+            { class: `num sl ${slClass(queue.service_level)}`, title: `within ${queue.service_level_s} s` },
+            percent(queue.service_level),
+          ),
+          cc.el("td", { class: "num" }, queue.asa_s === null ? "\u2013" : cc.duration(queue.asa_s)),
+          cc.el("td", { class: "num" }, percent(queue.abandon_rate)),
+          cc.el("td", { class: "num" }, String(queue.answered)),
+        );
+      }),
+    );
+  }
+
+  function percent(value) {
+    return value === null || value === undefined ? "\u2013" : `${Math.round(value * 100)}%`;
+  }
+
+  function slClass(value) {
+    if (value === null || value === undefined) return "";
+    if (value >= SL_GOOD) return "good";
+    if (value >= SL_WARN) return "fair";
+    return "poor";
+  }
+
+  function thresholdClass(seconds, threshold) {
+    if (seconds < threshold) return "good";
+    if (seconds < 2 * threshold) return "fair";
+    return "poor";
+  }
+
+  async function supervise(agent, mode) {
+    const status = $("supervise-status");
+    status.textContent = `Ringing your phone to ${mode} ${agent.name}\u2026`;
+    const { ok, data } = await cc.api(`/api/calls/${encodeURIComponent(agent.call_id)}/supervise`, {
+      method: "POST",
+      body: { mode },
+    });
+    status.textContent = ok
+      ? `${mode[0].toUpperCase()}${mode.slice(1)} started on ${agent.name}'s call: answer your phone.`
+      : `Could not ${mode}: ${cc.errorText(data, "refused")}`;
+    status.className = ok ? "ok" : "error";
+  }
+
+  function superviseButtons(agent) {
+    if (agent.state !== "on_call" || !agent.call_id) return "";
+    return cc.el(
+      "span",
+      { class: "supervise" },
+      ...MODES.map(([mode, label]) => {
+        const button = cc.el("button", { type: "button", class: "small", dataset: { mode } }, label);
+        button.addEventListener("click", () => supervise(agent, mode));
+        return button;
+      }),
     );
   }
 
@@ -66,7 +127,11 @@
     const extra = sinceSnapshotS();
     const rows = board.agents.map((agent) => {
       const detail =
-        agent.state === "not_ready" ? agent.reason || "" : agent.queue ? `queue ${agent.queue}` : "";
+        agent.state === "not_ready"
+          ? agent.reason || ""
+          : agent.call_id
+            ? `${agent.queue || ""} \u00b7 ${agent.call_id}`
+            : "";
       return cc.el(
         "tr",
         { dataset: { agentLogin: agent.login, state: agent.state } },
@@ -74,6 +139,7 @@
         cc.el("td", {}, cc.el("span", { class: `badge state-${agent.state}` }, cc.stateLabel(agent.state))),
         cc.el("td", { class: "num" }, cc.duration(agent.in_state_s + extra)),
         cc.el("td", { class: "muted" }, detail),
+        cc.el("td", {}, superviseButtons(agent)),
       );
     });
     $("wallboard-agents").replaceChildren(...rows);
