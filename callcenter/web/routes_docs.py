@@ -1,18 +1,22 @@
 """``/docs``: the OpenAPI reference, rendered by Swagger UI from files shipped in
-the ``swagger-ui-bundle`` package, so it works without a CDN and under the
-pages' CSP (no inline script: the page loads ``/static/docs.js``)."""
+the ``fastapi-offline`` package, so it works without a CDN and under the pages'
+CSP (no inline script: the page loads ``/static/docs.js``).
+
+That package ships Swagger UI 5, which reads the OpenAPI 3.1 schema FastAPI
+writes; Swagger UI 4 (``swagger-ui-bundle``) refuses it ("does not specify a
+valid version field")."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from callcenter.web.routes_pages import STATIC_DIR
 
-SWAGGER_UI_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+SWAGGER_UI_DIR = Path(str(files("fastapi_offline") / "static"))
 
 
 def docs_router() -> APIRouter:
