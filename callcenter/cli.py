@@ -291,6 +291,84 @@ def rules_what_if(
     typer.echo(json.dumps(asyncio.run(run()), indent=2))
 
 
+users = typer.Typer(help="User accounts: how an operator creates the first admin.")
+app.add_typer(users, name="users")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """From standard input (scripts, secrets managers) or a hidden prompt typed
+    twice; never from an argument, which shell history and ``ps`` would keep."""
+    import sys
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return str(password)
+
+
+@users.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="the login name")],
+    role: Annotated[
+        list[str],
+        typer.Option("--role", help="agent, supervisor or admin; repeat for several"),
+    ],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user (outside demo mode nobody else exists: this is how the first
+    admin is made). Refused, changing nothing, when the name is taken; the
+    audit trail records who was created, by the command line."""
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from callcenter.db.admin_errors import Conflict
+    from callcenter.db.audit import AuditEvent, AuditTrail
+    from callcenter.db.directory_admin import create_user
+    from callcenter.db.session import make_engine, make_session_factory
+    from callcenter.web.routes_admin import UserIn
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    try:
+        # The API's own checks, so a name or role refused there is refused here.
+        wanted = UserIn(username=username, password=_read_password(password_stdin), roles=role)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"refused: {field}: {error['msg']}", err=True)
+        raise typer.Exit(code=2) from None
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            sessions = make_session_factory(engine)
+            user = await create_user(
+                sessions, wanted.username, wanted.password, [str(r) for r in wanted.roles]
+            )
+            await AuditTrail(sessions).record(
+                AuditEvent(
+                    at=datetime.now(UTC),
+                    username="(command line)",
+                    action="user.created",
+                    target=user.username,
+                    detail={"roles": sorted(user.roles), "via": "cli"},
+                )
+            )
+        finally:
+            await engine.dispose()
+        typer.echo(f"user {user.username} created with roles {', '.join(sorted(user.roles))}")
+
+    try:
+        asyncio.run(run())
+    except Conflict as exc:
+        typer.echo(f"refused: {exc.field}: {exc.reason}", err=True)
+        raise typer.Exit(code=1) from None
+
+
 bench = typer.Typer(help="Benchmarks: print figures as JSON.")
 app.add_typer(bench, name="bench")
 
