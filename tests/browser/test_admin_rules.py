@@ -68,16 +68,23 @@ def test_admin_fixes_a_mistake_runs_what_if_publishes_and_routing_follows(
     page.click("#login-submit")
     expect(page.locator("#rules-source")).to_contain_text("live", timeout=10_000)
     live = json.loads(page.locator("#rules-editor").input_value())
+    draft = json.loads(json.dumps(live))
     names = [queue["name"] for queue in live["queues"]]
     billing = names.index("billing")
 
-    draft = json.loads(json.dumps(live))
-    draft["queues"][billing]["ring_timeout_s"] = -1
-    _set_editor(page, draft)
+    # The mistake is made in the queue settings form, which writes the document.
+    ring = page.locator(f"[data-path='queues.{billing}.ring_timeout_s']")
+    ring.fill("-1")
+    assert json.loads(page.locator("#rules-editor").input_value())["queues"][billing][
+        "ring_timeout_s"
+    ] == -1
     page.click("#btn-validate")
     errors = page.locator("#rules-errors")
     expect(errors).to_contain_text(f"queues.{billing}.ring_timeout_s")
     expect(errors).to_contain_text("greater than 0")
+    expect(ring).to_have_class("invalid")
+    expect(ring).to_have_attribute("title", "Input should be greater than 0")
+    expect(page.locator("#rules-form .invalid")).to_have_count(1)
 
     # The fix, and the change that matters: only billing can be served, by
     # agent01's own skill; every other queue wants a skill nobody has.
@@ -88,9 +95,13 @@ def test_admin_fixes_a_mistake_runs_what_if_publishes_and_routing_follows(
         queue["known_agent"] = None
     draft["queues"][billing]["ring_timeout_s"] = 20
     _set_editor(page, draft)
+    # The document, edited by hand, redraws the form.
+    expect(ring).to_have_value("20")
+    expect(page.locator(f"[data-path='queues.{billing}.skills']")).to_have_value(f"{skill}:1")
     page.click("#btn-validate")
     expect(page.locator("#rules-message")).to_have_text("Valid.")
     expect(errors.locator("li")).to_have_count(0)
+    expect(page.locator("#rules-form .invalid")).to_have_count(0)
 
     page.fill("#rules-note", "billing by agent01's skill")
     page.click("#btn-save-draft")

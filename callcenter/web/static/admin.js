@@ -20,6 +20,7 @@
 
   function showErrors(list, data, fallback) {
     const detail = data && data.detail;
+    if (list.id === "rules-errors") rulesForm.markErrors($("rules-form"), Array.isArray(detail) ? detail : []);
     const items = Array.isArray(detail)
       ? detail.map((e) => cc.el("li", {}, cc.el("code", {}, e.field || "(document)"), " ", e.reason))
       : [cc.el("li", {}, cc.errorText(data, fallback))];
@@ -43,11 +44,41 @@
     }
   }
 
-  function loadDocument(document, label) {
+  function writeEditor(document) {
     $("rules-editor").value = JSON.stringify(document, null, 2);
-    $("rules-source").textContent = label;
-    $("rules-errors").replaceChildren();
   }
+
+  function drawForm(document) {
+    rulesForm.render($("rules-form"), document, writeEditor);
+    $("rules-form-box").disabled = false;
+    $("rules-form-stale").hidden = true;
+  }
+
+  function loadDocument(document, label) {
+    writeEditor(document);
+    drawForm(document);
+    $("rules-source").textContent = label;
+    clearErrors();
+  }
+
+  function clearErrors() {
+    $("rules-errors").replaceChildren();
+    rulesForm.markErrors($("rules-form"), []);
+  }
+
+  /* Typing in the document redraws the form; while it is not valid JSON the
+     form is greyed out, so it cannot overwrite what is being typed. */
+  $("rules-editor").addEventListener("input", () => {
+    let document;
+    try {
+      document = JSON.parse($("rules-editor").value);
+    } catch {
+      $("rules-form-box").disabled = true;
+      $("rules-form-stale").hidden = false;
+      return;
+    }
+    drawForm(document);
+  });
 
   async function loadLive() {
     const { ok, data } = await cc.api("/api/rules");
@@ -61,10 +92,10 @@
     const { ok, data } = await cc.api("/api/rules/validate", { method: "POST", body: parsed });
     if (!ok) {
       showErrors($("rules-errors"), data, "invalid");
-      message("The rules have mistakes: see each field below.", false);
+      message("The rules have mistakes: each is listed below and marked on its setting.", false);
       return false;
     }
-    $("rules-errors").replaceChildren();
+    clearErrors();
     message("Valid.", true);
     return true;
   }
@@ -80,7 +111,7 @@
       return;
     }
     draftVersion = data.version;
-    $("rules-errors").replaceChildren();
+    clearErrors();
     $("btn-publish").disabled = false;
     $("btn-publish").textContent = `Publish version ${draftVersion}`;
     message(`Saved as draft version ${draftVersion}.`, true);
