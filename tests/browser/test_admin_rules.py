@@ -75,9 +75,10 @@ def test_admin_fixes_a_mistake_runs_what_if_publishes_and_routing_follows(
     # The mistake is made in the queue settings form, which writes the document.
     ring = page.locator(f"[data-path='queues.{billing}.ring_timeout_s']")
     ring.fill("-1")
-    assert json.loads(page.locator("#rules-editor").input_value())["queues"][billing][
-        "ring_timeout_s"
-    ] == -1
+    assert (
+        json.loads(page.locator("#rules-editor").input_value())["queues"][billing]["ring_timeout_s"]
+        == -1
+    )
     page.click("#btn-validate")
     errors = page.locator("#rules-errors")
     expect(errors).to_contain_text(f"queues.{billing}.ring_timeout_s")
