@@ -7,6 +7,11 @@ supervisor, admin) it checks the answer: 401 without a login, 403 for a role
 not admitted, and anything but 401/403 for one that is (a 404, 409 or 422 is
 fine: the role got past the door, the request itself was wrong).
 
+Websockets likewise: each role opens only its own feeds (4401 / 4403 for the
+rest), and on a feed the only message a client may send is a ping; frames that
+look like actions (a state change, a hang-up, a barge) get no answer and change
+nothing, whoever sends them.
+
 The app is the real one over a migrated, seeded SQLite database (so the admin
 and history routes do their real work) with the fake desk for live state.
 Requests carry bearer tokens, the API clients' way in.
@@ -18,6 +23,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -218,3 +224,39 @@ def test_each_role_opens_only_its_own_websockets(client: TestClient, path: str) 
         ):
             socket.receive_json()
         assert refused.value.code == (4401 if role == ANON else 4403), role
+
+
+#: what a page may send on each socket: pings, answered with a pong. A socket is
+#: a feed, never a way around the REST API's role checks.
+CLIENT_MESSAGES = {"/ws/agent": {"ping"}, "/ws/wallboard": {"ping"}}
+#: frames that would be actions if a socket acted on them
+NOT_ACTIONS: list[Any] = [
+    {"type": "state", "state": "ready"},
+    {"type": "wrap_up", "disposition": "sale"},
+    {"type": "hangup", "call_id": "no-such-call"},
+    {"type": "supervise", "call_id": "no-such-call", "mode": "barge"},
+    {"type": "wallboard"},
+    ["ping"],
+    "not json at all",
+]
+
+
+@pytest.mark.parametrize("path", sorted(WEBSOCKETS))
+def test_every_admitted_role_may_only_ping_on_a_socket(
+    app: FastAPI, client: TestClient, path: str
+) -> None:
+    desk = app.state.web.desk
+    assert CLIENT_MESSAGES[path] == {"ping"}
+    for role in sorted(WEBSOCKETS[path]):
+        before = (list(desk.requests), list(desk.controls), list(desk.supervisions))
+        with client.websocket_connect(path, headers=_headers(role)) as socket:
+            socket.receive_json()  # the snapshot
+            for frame in NOT_ACTIONS:
+                if isinstance(frame, str):
+                    socket.send_text(frame)
+                else:
+                    socket.send_json(frame)
+            socket.send_json({"type": "ping"})
+            # Nothing answered the frames above: the next message is the pong.
+            assert socket.receive_json() == {"type": "pong"}, role
+        assert (desk.requests, desk.controls, desk.supervisions) == before, role
