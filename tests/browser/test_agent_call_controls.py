@@ -66,7 +66,12 @@ def dispositions(db_url: str) -> list[tuple[str, str]]:
 def service(seeded_db_url: str) -> Iterator[RunningService]:
     with_wrap_up(seeded_db_url, 120.0)  # every queue: whichever call comes first
     settings = demo_settings(
-        seeded_db_url, callers=True, call_interval_s=0.5, person_answer_delay_s=1.0
+        seeded_db_url,
+        callers=True,
+        call_interval_s=0.5,
+        person_answer_delay_s=1.0,
+        talk_time_s=120.0,
+        patience_s=600.0,
     )
     yield from run_service(settings)
 

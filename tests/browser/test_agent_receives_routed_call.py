@@ -18,7 +18,12 @@ def service(seeded_db_url: str) -> Iterator[RunningService]:
     # Simulated customers call in, but no simulated agent takes calls: the only
     # agent who can receive one is the person in the browser.
     settings = demo_settings(
-        seeded_db_url, callers=True, call_interval_s=0.5, person_answer_delay_s=3.0
+        seeded_db_url,
+        callers=True,
+        call_interval_s=0.5,
+        person_answer_delay_s=3.0,
+        talk_time_s=120.0,
+        patience_s=600.0,
     )
     yield from run_service(settings)
 
