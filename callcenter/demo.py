@@ -15,6 +15,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 from sqlalchemy import select
@@ -175,6 +176,7 @@ class DemoSimulator(PbxSimulator):
         *,
         seed: int,
         dids: dict[str, str],
+        recordings_dir: Path | None = None,
     ) -> None:
         super().__init__(
             system_name=pbx.name,
@@ -183,6 +185,7 @@ class DemoSimulator(PbxSimulator):
             users={pbx.username: pbx.secret.get_secret_value()},
             dids=dids,
             seed=seed,
+            recordings_dir=recordings_dir,
         )
         self.scenario = scenario
         self.seed = seed
@@ -207,12 +210,14 @@ def build_simulator(
     directory: Directory,
     *,
     standalone: bool = False,
+    recordings_dir: Path | None = None,
 ) -> DemoSimulator:
     """The simulator with a phone for every agent in the database.
 
     ``standalone`` (``callcenter simulate``): when the database has no agents or
     no queues, the scenario's own phones (groups with ``count``) and queues (its
-    named arrivals, DIDs 100, 200, ...) stand in."""
+    named arrivals, DIDs 100, 200, ...) stand in. ``recordings_dir``: where its
+    MixMonitor writes WAV files (``PbxSimulator``); None writes none."""
     scenario = resolve_scenario(sim)
     dids = directory.dids
     if standalone and not dids:
@@ -220,7 +225,9 @@ def build_simulator(
         if not named:
             raise ScenarioError("the database has no queues and the scenario names none")
         dids = {str(100 * (n + 1)): queue for n, queue in enumerate(named)}
-    simulator = DemoSimulator(pbx, scenario, seed=_seed(scenario), dids=dids)
+    simulator = DemoSimulator(
+        pbx, scenario, seed=_seed(scenario), dids=dids, recordings_dir=recordings_dir
+    )
     for agent in directory.agents:
         simulated = agent.agent_id in directory.simulated_ids
         simulator.phones.add(agent.dial_string, scenario.group_for(agent.dial_string, simulated))

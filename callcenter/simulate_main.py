@@ -41,7 +41,11 @@ async def run_simulator(settings: Settings) -> None:
     finally:
         await engine.dispose()
     simulator = demo.build_simulator(
-        settings.pbx[0], settings.simulator, directory, standalone=True
+        settings.pbx[0],
+        settings.simulator,
+        directory,
+        standalone=True,
+        recordings_dir=settings.recordings.spool_dir,
     )
     await simulator.start()
     log.info(

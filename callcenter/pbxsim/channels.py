@@ -13,6 +13,8 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
+from callcenter.pbxsim.audio import Tape
+
 UNKNOWN = "<unknown>"
 
 DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
@@ -52,6 +54,8 @@ class SimChannel:
     created_at: float = 0.0
     #: the file a MixMonitor on this channel writes, if one runs
     mixmonitor: str | None = None
+    #: that MixMonitor's file as it is being recorded, when the simulator writes one
+    tape: Tape | None = None
 
     @property
     def tech(self) -> str:

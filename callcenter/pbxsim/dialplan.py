@@ -38,7 +38,7 @@ from callcenter.pbxsim.pbx import Pbx
 
 CONNECT = "callcenter-connect"
 #: where the capture PBX's MixMonitor writes (extensions.conf, callcenter-connect)
-RECORDINGS = "/var/spool/asterisk/monitor"
+RECORDINGS = recording.SPOOL
 
 AGENT_SIM = "agent-sim"
 #: how long an answered agent-sim extension talks before its Hangup()
@@ -76,7 +76,10 @@ def _record_and_bridge(pbx: Pbx, leg: AgentLeg, priority: int, *, respond: bool 
     call_id = leg.variables.get("CC_CALL_ID", "")
     caller_name = leg.variables.get("CC_CALLER_CHANNEL", "")
     record = leg.variables.get("CC_RECORD") == "1"
-    filename = f"{RECORDINGS}/{call_id}.wav"
+    # A call's later recorded legs (after a transfer) are parts -2, -3...: MixMonitor
+    # without the a option would truncate the first leg's file.
+    part = leg.variables.get("CC_REC_PART", "")
+    filename = f"{RECORDINGS}/{call_id}{part}.wav"
     pbx.newexten(ch, "ExecIf", f"{int(record)}?MixMonitor({filename},b)")
     if record:
         recording.start(pbx, ch, filename)

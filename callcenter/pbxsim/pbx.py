@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import structlog
 
 from callcenter.ami.codec import encode_frame
 from callcenter.pbxsim.calls import AgentLeg, Conference, SimCall
@@ -36,6 +39,8 @@ RTP_QOS = (
     ("RTPAUDIOQOSRTT", "minrtt=000.000000;     maxrtt=000.000000;"),
     ("RTPAUDIOQOSMES", "minrxmes=000.000000;   maxrxmes=000.000000;"),
 )
+
+log = structlog.get_logger(__name__)
 
 #: (event class, encoded frame) -> deliver to the sessions allowed to read it
 Publish = Callable[[str, bytes], None]
@@ -66,7 +71,12 @@ class Pbx:
         #: how long a callback's customer talks before hanging up, unless their
         #: number's behaviour says (``hangup_after_s``)
         self.callback_talk_s = 5.0
+        #: where MixMonitor's files are written (the spool as the service sees
+        #: it; ``recording``); None writes none
+        self.recordings_dir: Path | None = None
         self._publish = publish
+        #: blocking work running on worker threads (recordings being written)
+        self._background: set[asyncio.Future[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         #: Uniqueid -> what must happen once that channel hangs up
         self._hangup_watchers: dict[str, list[Callable[[], None]]] = {}
@@ -95,6 +105,24 @@ class Pbx:
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
+
+    def in_background(self, fn: Callable[[], None]) -> None:
+        """Run blocking ``fn`` (writing a file) on a worker thread: the loop that
+        plays every call must never wait on a disk. ``settle`` awaits it."""
+        future = asyncio.get_running_loop().run_in_executor(None, fn)
+        self._background.add(future)
+        future.add_done_callback(self._background_done)
+
+    def _background_done(self, future: asyncio.Future[None]) -> None:
+        self._background.discard(future)
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            log.error("simulator: background work failed", exc_info=error)
+
+    async def settle(self, timeout_s: float | None = None) -> None:
+        """Until the background work started so far is done (files written)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout_s)
 
     def crash(self) -> None:
         """Asterisk died: every channel, call, leg and timer is gone, silently (a dead

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -53,7 +54,11 @@ class PbxSimulator:
     extensions.conf; shorter in tests). ``callback_ring_s``: how long
     ``callcenter-callback-out`` rings a callback's customer (30 s in
     extensions.conf); ``callback_talk_s``: how long that customer talks once
-    connected, unless their number's behaviour says (``hangup_after_s``)."""
+    connected, unless their number's behaviour says (``hangup_after_s``).
+    ``recordings_dir``: where the dialplan's MixMonitor writes its WAV files (the
+    spool directory as the service sees it, for
+    ``/var/spool/asterisk/monitor/<name>.wav``, once the recorded channel hangs
+    up; ``recording``); None writes no files."""
 
     def __init__(
         self,
@@ -71,6 +76,7 @@ class PbxSimulator:
         confirm_timeout_s: float = 5.0,
         callback_ring_s: float = 30.0,
         callback_talk_s: float = 5.0,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.system_name = system_name
         self.host = host
@@ -87,6 +93,7 @@ class PbxSimulator:
         self._pbx.confirm_timeout_s = confirm_timeout_s
         self._pbx.callback_ring_s = callback_ring_s
         self._pbx.callback_talk_s = callback_talk_s
+        self._pbx.recordings_dir = recordings_dir
         self._did_of_queue = {queue: did for did, queue in self._pbx.queue_of_did.items()}
         self._server: asyncio.Server | None = None
         self._sessions: set[AmiSession] = set()
@@ -105,7 +112,9 @@ class PbxSimulator:
 
     async def stop(self) -> None:
         """Shut down: sessions are closed (what is queued still goes out) and every
-        call is forgotten without a word, so a later ``start`` boots a clean PBX."""
+        call is forgotten without a word, so a later ``start`` boots a clean PBX.
+        Recordings of calls that ended are written out first; a call still up
+        leaves no file."""
         await self._go_down(abrupt=False)
 
     async def restart(self, down_s: float = 0.0) -> None:
@@ -133,6 +142,7 @@ class PbxSimulator:
             else:
                 session.close()
         self._sessions.clear()
+        await self._pbx.settle(STOP_GRACE_S)
         if self._session_tasks:
             await asyncio.wait(self._session_tasks, timeout=STOP_GRACE_S)
         if server is not None:
