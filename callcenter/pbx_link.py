@@ -268,6 +268,8 @@ class PbxLink:
         caller_id_number: str,
         caller_id_name: str,
         confirm: bool = False,
+        record: bool = False,
+        recording_part: str = "",
     ) -> None:
         headers = self._headers_to_send(
             lambda: actions.originate_agent_leg(
@@ -279,6 +281,8 @@ class PbxLink:
                 caller_id_number=caller_id_number,
                 caller_id_name=caller_id_name,
                 confirm=confirm,
+                record=record,
+                recording_part=recording_part,
             )
         )
         await self._originate_announced(
@@ -538,6 +542,19 @@ class PbxLink:
             if str(exc).lower() != "no such channel":
                 raise
             log.info("caller already gone when hung up", caller_channel=caller_channel)
+
+    async def mute_recording(self, leg_id: str, *, muted: bool) -> None:
+        """Pause (``muted``) or resume the MixMonitor of an agent leg. It runs on
+        the channel that ran ``callcenter-connect`` (the Originate's ``;1``).
+        Raises ``OfferNotPlaced`` when the leg is gone, the PBX refused (no
+        MixMonitor on it: "Cannot set mute flag") or the link is down."""
+        channel = self.tracker.leg_dialplan_channel(leg_id) or self.tracker.leg_channel(leg_id)
+        if channel is None:
+            raise OfferNotPlaced(f"no channel for leg {leg_id}")
+        headers = self._headers_to_send(
+            lambda: actions.mute_recording(channel=channel, muted=muted)
+        )
+        await self._send_control("MixMonitorMute", headers)
 
     async def hangup_leg(self, leg_id: str) -> None:
         channel = self.tracker.leg_channel(leg_id)

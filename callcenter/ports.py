@@ -168,6 +168,7 @@ class CallControlError(Exception):
     - ``bad_target``: no such queue or agent, a number that is not one, the
       agent themselves;
     - ``target_busy``: the agent asked for is not Ready;
+    - ``not_recorded``: a recording pause or resume on a call not recorded;
     - ``link_down`` / ``pbx_refused``: allowed, but the PBX did not take it.
     """
 
@@ -308,6 +309,13 @@ class CallCenterDesk(Protocol):
     # ``party``) and raises ``CallControlError`` (see there).
 
     async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]: ...
+
+    async def pause_recording(self, call_id: str, agent_id: int, by: str) -> dict[str, Any]:
+        """Pause the call's recording (its paused part is silence); ``by`` who,
+        kept in the recording's metadata. ``not_recorded`` when it is not."""
+        ...
+
+    async def resume_recording(self, call_id: str, agent_id: int) -> dict[str, Any]: ...
 
     async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -39,11 +40,14 @@ from callcenter.ports import (
     TransferTarget,
     Wallboard,
 )
+from callcenter.recording_ingest import RecordingIngest
+from callcenter.recording_retention import run_retention
 from callcenter.rules_watch import follow_published_rules
 from callcenter.screen_pops import ScreenPops
-from callcenter.settings import Settings, refuse_demo_secrets
+from callcenter.settings import RecordingSettings, Settings, refuse_demo_secrets
 from callcenter.web.app import create_web_app
 from callcenter.web.hub import Hub
+from recordings import RecordingCipher, RecordingStore
 from routing import RoutingRules
 
 log = structlog.get_logger(__name__)
@@ -85,6 +89,12 @@ class DeskProxy:
 
     async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]:
         return await self._orchestrator().hold(call_id, agent_id)
+
+    async def pause_recording(self, call_id: str, agent_id: int, by: str) -> dict[str, Any]:
+        return await self._orchestrator().pause_recording(call_id, agent_id, by)
+
+    async def resume_recording(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return await self._orchestrator().resume_recording(call_id, agent_id)
 
     async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]:
         return await self._orchestrator().resume(call_id, agent_id)
@@ -147,6 +157,7 @@ class Runtime:
         self.orchestrator: Orchestrator | None = None
         self.links: dict[str, PbxLink] = {}
         self.simulator: Any = None
+        self.recordings: RecordingIngest | None = None
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -158,6 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
     sessions = make_session_factory(engine)
     supervision_audit = SupervisionAudit(sessions)
     audit_trail = AuditTrail(sessions)
+    store = recording_store(settings.recordings)
     runtime.engine = engine
 
     async def readiness() -> dict[str, bool]:
@@ -180,7 +192,12 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.to_thread(run_migrations, settings.database_url)
             directory = await demo.load_directory(sessions)
             if settings.simulator.enabled:
-                simulator = demo.build_simulator(settings.pbx[0], settings.simulator, directory)
+                simulator = demo.build_simulator(
+                    settings.pbx[0],
+                    settings.simulator,
+                    directory,
+                    recordings_dir=settings.recordings.spool_dir,
+                )
                 await simulator.start()
                 stack.push_async_callback(simulator.stop)
                 runtime.simulator = simulator
@@ -191,6 +208,17 @@ def create_app(settings: Settings) -> FastAPI:
             )
             _background(stack, audited_pops.run(), "pop-view-audit")
             recorder = CallRecorder(sessions)
+            ingest = RecordingIngest(
+                sessions,
+                store,
+                settings.recordings.spool_dir,
+                file_wait_s=settings.recordings.file_wait_s,
+            )
+            runtime.recordings = ingest
+            # Cancelled last of the background work: after the orchestrator has
+            # stopped handing it calls, so a recording of the last call is kept.
+            _background(stack, ingest.run(), "recording-ingest")
+            stack.push_async_callback(_drain, ingest, settings.recordings.file_wait_s + 5.0)
             rules, rules_version = await live_rules_or_default(sessions)
             orchestrator = Orchestrator(
                 agents=directory.agents,
@@ -206,6 +234,7 @@ def create_app(settings: Settings) -> FastAPI:
                 pops=ScreenPops(sessions, settings.default_region),
                 notifier=audited_pops,
                 supervision_log=supervision_audit,
+                recording_sink=ingest,
             )
             orchestrator.start()
             stack.push_async_callback(orchestrator.stop)
@@ -220,6 +249,18 @@ def create_app(settings: Settings) -> FastAPI:
                 stack,
                 follow_published_rules(sessions, orchestrator, settings.rules_poll_s),
                 "routing-rules",
+            )
+            _background(
+                stack,
+                run_retention(
+                    sessions,
+                    store,
+                    lambda: orchestrator.rules,
+                    audit_trail,
+                    settings.recordings.retention_interval_s,
+                    lambda: datetime.now(UTC),
+                ),
+                "recording-retention",
             )
 
             if settings.simulator.enabled and settings.simulator.callers:
@@ -256,9 +297,26 @@ def create_app(settings: Settings) -> FastAPI:
         supervision_log=supervision_audit,
         database=sessions,
         audit=audit_trail,
+        recordings=store,
     )
     app.state.runtime = runtime
     return app
+
+
+async def _drain(ingest: RecordingIngest, timeout_s: float) -> None:
+    """Keep the recordings of calls that ended just before the stop."""
+    try:
+        await asyncio.wait_for(ingest.drain(), timeout_s)
+    except TimeoutError:
+        log.warning("stopping with recordings not yet kept", backlog=ingest.backlog)
+
+
+def recording_store(settings: RecordingSettings) -> RecordingStore:
+    key = settings.encryption_key
+    cipher = RecordingCipher.from_base64(key.get_secret_value()) if key is not None else None
+    settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    return RecordingStore(settings.store_dir, cipher)
 
 
 def _background(stack: AsyncExitStack, coro: Any, name: str) -> None:

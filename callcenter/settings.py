@@ -122,6 +122,47 @@ class SimulatorSettings(BaseModel):
         return path
 
 
+class RecordingSettings(BaseModel):
+    """Where call recordings are written, kept and how (the ``[recordings]`` table).
+
+    Asterisk's MixMonitor writes one file per recorded agent leg into its monitor
+    directory; the service reads those files from ``spool_dir`` (with a real
+    Asterisk, that directory mounted; with the simulator, it writes there), joins
+    a call's legs into one recording and keeps it under ``store_dir``.
+    """
+
+    #: where the PBX's MixMonitor files appear, as this service sees them: with
+    #: a real Asterisk, its /var/spool/asterisk/monitor (the dialplan's path)
+    #: shared with this host
+    spool_dir: Path = Path("data/recordings/spool")
+    #: where kept recordings live, laid out by date (YYYY/MM/DD/<call>.wav)
+    store_dir: Path = Path("data/recordings/store")
+    #: base64 of 32 random bytes: when set, recordings are encrypted at rest
+    #: (AES-256-GCM) as soon as they are complete
+    encryption_key: SecretStr | None = None
+    #: how often the retention job looks for recordings past their queue's retention
+    retention_interval_s: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    #: how long a finished leg's file may take to appear before the call's
+    #: recording is kept without it (and the gap logged)
+    file_wait_s: float = Field(default=10.0, gt=0, le=600)
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _key_is_32_bytes(cls, key: SecretStr | None) -> SecretStr | None:
+        import base64
+        import binascii
+
+        if key is None or not key.get_secret_value():
+            return None
+        try:
+            raw = base64.b64decode(key.get_secret_value(), validate=True)
+        except binascii.Error:
+            raise ValueError("must be base64 (32 random bytes)") from None
+        if len(raw) != 32:
+            raise ValueError(f"must be 32 bytes once decoded, not {len(raw)}")
+        return key
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CALLCENTER_", env_nested_delimiter="__", extra="ignore"
@@ -144,6 +185,7 @@ class Settings(BaseSettings):
     pbx: list[PbxSettings] = Field(default_factory=lambda: [PbxSettings()])
     dialing: DialingSettings = Field(default_factory=DialingSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -187,6 +187,24 @@ class KnownAgent(BaseModel):
     wait_s: Seconds = 20.0
 
 
+class Recording(BaseModel):
+    """Whether a queue's calls are recorded, and for how long they are kept.
+
+    Read by the service, not by the router (it never changes who gets a call);
+    it lives here so it is versioned, validated and published with the rest of
+    a queue's rules. ``sample`` records ``percent`` of the calls, chosen by the
+    call id so a restart or a replay chooses the same calls."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["all", "none", "sample"] = "all"
+    percent: float = Field(default=100.0, ge=0, le=100)
+    #: recordings older than this are deleted by the retention job; None: kept
+    retention_days: int | None = Field(default=90, ge=1, le=36_500)
+    #: mute the recording while the caller is on hold (and resume with them)
+    pause_on_hold: bool = False
+
+
 class QueueRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -213,6 +231,8 @@ class QueueRule(BaseModel):
     steps: list[BullseyeStep] = Field(default_factory=list)
     partner: PartnerOverflow | None = None
     known_agent: KnownAgent | None = None
+    #: None: the queue's calls are not recorded
+    recording: Recording | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:

@@ -21,6 +21,15 @@ import pytest
 from callcenter.settings import Settings
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _recordings_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every service a test starts (in process or as a subprocess) writes its
+    recordings under the test run's temp dir, never into the checkout."""
+    root = tmp_path_factory.mktemp("recordings")
+    os.environ.setdefault("CALLCENTER_RECORDINGS__SPOOL_DIR", str(root / "spool"))
+    os.environ.setdefault("CALLCENTER_RECORDINGS__STORE_DIR", str(root / "store"))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

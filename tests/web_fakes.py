@@ -128,6 +128,12 @@ class FakeDesk:
     async def hold(self, call_id: str, agent_id: int) -> dict[str, Any]:
         return self._control("hold", call_id, agent_id)
 
+    async def pause_recording(self, call_id: str, agent_id: int, by: str) -> dict[str, Any]:
+        return self._control("pause_recording", call_id, agent_id)
+
+    async def resume_recording(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        return self._control("resume_recording", call_id, agent_id)
+
     async def resume(self, call_id: str, agent_id: int) -> dict[str, Any]:
         return self._control("resume", call_id, agent_id)
 

@@ -68,6 +68,8 @@ _OUTBOUND_LOCAL = re.compile(r"Local/(?P<number>[^@]*)@" + OUTBOUND_CONTEXT + r"
 _NAME_UNSAFE = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 _LINE_BREAK = re.compile(r"[\r\n]")
+#: the suffix that names a call's second and later recorded legs (``-2``, ...)
+_RECORDING_PART = re.compile(r"-[0-9]{1,3}\Z")
 
 Headers = list[tuple[str, str]]
 
@@ -142,9 +144,16 @@ def originate_agent_leg(
     caller_id_number: str,
     caller_id_name: str,
     record: bool = False,
+    recording_part: str = "",
     confirm: bool = False,
 ) -> Headers:
     """Headers of the Originate that rings an agent and bridges them to the caller.
+
+    ``record``: ``callcenter-connect`` starts MixMonitor on the answered leg,
+    into ``<call_id><recording_part>.wav``. A call's first recorded leg has no
+    part (the captures' file name); later legs of the same call (after a
+    transfer) get ``-2``, ``-3``..., since MixMonitor would truncate the first
+    leg's file, and the service joins the parts into one recording.
 
     ``confirm``: ``callcenter-connect`` first asks the far end to press 1
     (``CC_CONFIRM=1``), so that a voicemail answering an outside number is not
@@ -162,9 +171,17 @@ def originate_agent_leg(
         variables=[
             ("Variable", f"CC_CALLER_CHANNEL={caller_channel}"),
             ("Variable", f"CC_RECORD={1 if record else 0}"),
+            *_recording_part(record, recording_part),
             *([("Variable", "CC_CONFIRM=1")] if confirm else []),
         ],
     )
+
+
+def _recording_part(record: bool, part: str) -> Headers:
+    if not record or not part:
+        return []
+    _check("recording_part", part, _RECORDING_PART, "not -<number>")
+    return [("Variable", f"CC_REC_PART={part}")]
 
 
 def originate_spy_leg(
@@ -313,6 +330,14 @@ def originate_callback_leg(
         ring_timeout_s=ring_timeout_s,
         caller=caller_id(caller_id_name, number),
     )
+
+
+def mute_recording(*, channel: str, muted: bool) -> Headers:
+    """MixMonitorMute on the channel running the leg's MixMonitor (capture 07):
+    both directions, so the paused part of the recording is silence (a card
+    number read out is never on tape)."""
+    _check("channel", channel, _CHANNEL, "not a channel name")
+    return [("Channel", channel), ("Direction", "both"), ("State", "1" if muted else "0")]
 
 
 def hangup(channel: str) -> Headers:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -375,3 +376,45 @@ class SupervisorQueue(Base):
     queue_id: Mapped[int] = mapped_column(
         ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class RecordingRow(Base):
+    """One call's recording: its legs' files joined into one, kept under the
+    recordings store (``path`` is relative to it). ``sections`` lists which leg
+    (agent) speaks from which offset, ``pauses`` where it was paused and by
+    whom (silence there), both as JSON. A deleted recording keeps its row, with
+    ``deleted_at`` and no file, so the history says it existed and when it went."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("call_records.id"), unique=True)
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    duration_s: Mapped[float] = mapped_column(Float)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    encrypted: Mapped[bool] = mapped_column(Boolean)
+    sections: Mapped[str] = mapped_column(Text)
+    pauses: Mapped[str] = mapped_column(Text)
+    #: leg ids whose file never arrived (their part of the call is missing)
+    missing_legs: Mapped[str] = mapped_column(Text)
+    #: days it is kept, from its queue's rules when it was made; None: for ever
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    agents: Mapped[list[RecordingAgent]] = relationship(lazy="selectin")
+
+
+class RecordingAgent(Base):
+    """An agent heard on a recording (one row per agent), for search by agent
+    and for "agents hear their own calls"."""
+
+    __tablename__ = "recording_agents"
+
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True, index=True)

@@ -63,8 +63,10 @@ from callcenter.orchestration.ports import (
     OfferNotPlaced,
     OpenCall,
     PopBuilder,
+    RecordingSink,
 )
 from callcenter.orchestration.queue_stats import QueueStats
+from callcenter.orchestration.recording_tracker import RecordingTracker
 from callcenter.orchestration.supervision import SupervisionDesk, hang_up_spy_leg, plan_spy
 from callcenter.orchestration.writer import OrderedWriter
 from callcenter.ports import (
@@ -83,6 +85,7 @@ from callcenter.ports import (
     Wallboard,
 )
 from routing import Closed, Explanation, Offer, Overflow, Round, Router, RoutingRules, Target
+from routing.rules import Recording
 
 log = structlog.get_logger(__name__)
 
@@ -137,6 +140,7 @@ class Orchestrator:
         callback_retry_s: float = 300.0,
         callback_attempts: int = 3,
         dial_plan: DialPlan | None = None,
+        recording_sink: RecordingSink | None = None,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open.
@@ -180,6 +184,9 @@ class Orchestrator:
         self._resyncs: dict[str, ev.LinkResynced] = {}
         #: the wallboard's per-queue figures over the last half hour
         self._queue_stats = QueueStats()
+        #: which calls are recorded, their legs' files and pauses
+        self._recording = RecordingTracker(self._recording_policy)
+        self._recording_sink = recording_sink
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -503,6 +510,9 @@ class Orchestrator:
         target = call.lines.get(leg_id, agent.profile.dial_string)
         self._leg_talking(leg_id, at)
         self._event(call, "answered", at, agent_id=agent.profile.agent_id, leg_id=leg_id)
+        if self._recording.answered(leg_id, at):
+            # The recording was paused when the call changed hands: so is this leg.
+            self._spawn(self._mute_quietly(call, leg_id, muted=True))
         if first_answer:
             rule = self._router.rules.queue(call.queue)
             self._queue_stats.answered(
@@ -513,10 +523,7 @@ class Orchestrator:
             )
         if not first_answer:
             # A transferred call: the record keeps its first answer.
-            self._notifier.to_agent(
-                agent.profile.agent_id,
-                {"type": "call", "call_id": call.call_id, "status": "talking"},
-            )
+            self._tell_agent(call, "talking")
             return
         self._write(
             "call_answered",
@@ -524,9 +531,7 @@ class Orchestrator:
                 call.call_id, agent.profile.agent_id, target, _utc(at)
             ),
         )
-        self._notifier.to_agent(
-            agent.profile.agent_id, {"type": "call", "call_id": call.call_id, "status": "talking"}
-        )
+        self._tell_agent(call, "talking")
 
     def _adopt_talking_leg(self, leg_id: str) -> LiveCall | None:
         """A leg of an earlier run found bridged with its caller (the resync after
@@ -687,6 +692,9 @@ class Orchestrator:
         if outcome == "abandoned":
             self._queue_stats.abandoned(call.queue, event.at - call.enqueued_at, event.at)
         self._event(call, "ended", event.at, outcome=outcome, ended_by=ended_by)
+        finished = self._recording.call_ended(call.call_id, event.at)
+        if finished is not None and self._recording_sink is not None:
+            self._recording_sink.call_recorded(finished)
         self._write(
             "call_ended",
             lambda: self._records.call_ended(
@@ -720,6 +728,7 @@ class Orchestrator:
         if was_talking:
             agent.last_call_id = call.call_id
             if open_leg is not None:
+                self._recording.leg_ended(open_leg, at)
                 held_s = self._held_so_far(call, at)
                 self._write(
                     "leg_left",
@@ -889,6 +898,9 @@ class Orchestrator:
             if call.callback_number is not None:
                 await self._place_callback(call, leg_id, target, ring_timeout_s, dialer)
                 return
+            record, part = self._recording.offer(
+                call.call_id, call.queue, leg_id, agent.profile.agent_id
+            )
             await dialer.originate_agent_leg(
                 leg_id=leg_id,
                 call_id=call.call_id,
@@ -899,6 +911,8 @@ class Orchestrator:
                 caller_id_number=call.caller_number,
                 caller_id_name=call.caller_name,
                 confirm=target.confirm,
+                record=record,
+                recording_part=part,
             )
         except Unreachable as exc:
             log.error("agent not reachable from this PBX", call_id=call.call_id, why=exc.reason)
@@ -1065,6 +1079,7 @@ class Orchestrator:
             "agent_id": call.agent_id,
             "on_hold": call.hold_started is not None,
             "in_conference": call.in_conference,
+            "recording": self.recording_view(call.call_id),
             "party": None
             if party is None
             else {
@@ -1151,6 +1166,9 @@ class Orchestrator:
                 raise CallControlError("wrong_phase", "the caller is on hold already")
             await self._into_conference(call, dialer)
             await self._hold_caller(call, dialer)
+            policy = self._recording.policy(call.call_id)
+            if policy is not None and policy.pause_on_hold:
+                await self._pause_recording(call, dialer, "hold", required=False)
 
         return await self._control(call_id, agent_id, act)
 
@@ -1159,8 +1177,90 @@ class Orchestrator:
             if call.hold_started is None:
                 raise CallControlError("wrong_phase", "the caller is not on hold")
             await self._bring_caller_back(call, dialer)
+            if self._recording.paused_by(call.call_id) == "hold":
+                await self._resume_recording(call, dialer, required=False)
 
         return await self._control(call_id, agent_id, act)
+
+    # -- recording: pause and resume (PCI) ------------------------------------
+
+    def _recording_policy(self, queue: str) -> Recording | None:
+        rule = self._router.rules.queue(queue)
+        return rule.recording if rule is not None else None
+
+    def recording_view(self, call_id: str) -> dict[str, Any]:
+        return {
+            "recorded": self._recording.is_recorded(call_id),
+            "paused": self._recording.paused_by(call_id) is not None,
+            "paused_by": self._recording.paused_by(call_id),
+        }
+
+    async def pause_recording(self, call_id: str, agent_id: int, by: str) -> dict[str, Any]:
+        """The agent on the call pauses its recording (a card number is about to
+        be read out): the rest of the pause is silence on the recording, and
+        the pause is kept in its metadata. 409 when the call is not recorded or
+        already paused."""
+
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            if not self._recording.is_recorded(call.call_id):
+                raise CallControlError("not_recorded", "this call is not being recorded")
+            if self._recording.paused_by(call.call_id) is not None:
+                raise CallControlError("wrong_phase", "the recording is paused already")
+            await self._pause_recording(call, dialer, by, required=True)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def resume_recording(self, call_id: str, agent_id: int) -> dict[str, Any]:
+        async def act(call: LiveCall, dialer: Dialer) -> None:
+            if self._recording.paused_by(call.call_id) is None:
+                raise CallControlError("wrong_phase", "the recording is not paused")
+            await self._resume_recording(call, dialer, required=True)
+
+        return await self._control(call_id, agent_id, act)
+
+    async def _pause_recording(
+        self, call: LiveCall, dialer: Dialer, by: str, *, required: bool
+    ) -> None:
+        leg_id = self._recording.talking_leg(call.call_id)
+        if leg_id is None:
+            if required:
+                raise CallControlError("not_recorded", "no recorded leg is talking")
+            return
+        try:
+            await dialer.mute_recording(leg_id, muted=True)
+        except OfferNotPlaced:
+            if required:
+                raise
+            log.warning("automatic recording pause failed", call_id=call.call_id, by=by)
+            return
+        at = self._clock()
+        self._recording.paused(call.call_id, at, by)
+        self._event(call, "recording_paused", at, by=by, leg_id=leg_id)
+        self._tell_agent(call, "talking" if call.hold_started is None else "held")
+
+    async def _resume_recording(self, call: LiveCall, dialer: Dialer, *, required: bool) -> None:
+        leg_id = self._recording.talking_leg(call.call_id)
+        if leg_id is not None:
+            try:
+                await dialer.mute_recording(leg_id, muted=False)
+            except OfferNotPlaced:
+                if required:
+                    raise
+                log.warning("automatic recording resume failed", call_id=call.call_id)
+                return
+        at = self._clock()
+        self._recording.resumed(call.call_id, at)
+        self._event(call, "recording_resumed", at, leg_id=leg_id)
+        self._tell_agent(call, "talking" if call.hold_started is None else "held")
+
+    async def _mute_quietly(self, call: LiveCall, leg_id: str, *, muted: bool) -> None:
+        dialer = self._dialers.get(call.pbx)
+        if dialer is None:
+            return
+        try:
+            await dialer.mute_recording(leg_id, muted=muted)
+        except OfferNotPlaced as exc:
+            log.warning("muting a new leg's recording failed", leg_id=leg_id, error=str(exc))
 
     async def hang_up(self, call_id: str, agent_id: int) -> dict[str, Any]:
         """The agent ends the call for everyone on it. Through ``Bridge()`` the

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from callcenter.orchestration.recording_tracker import FinishedRecording
 
 
 class Dialer(Protocol):
@@ -26,14 +29,24 @@ class Dialer(Protocol):
         caller_id_number: str,
         caller_id_name: str,
         confirm: bool = False,
+        record: bool = False,
+        recording_part: str = "",
     ) -> None:
         """Ring an agent; on answer the dialplan bridges the agent to the caller.
         ``confirm``: the far end must press 1 first (an outside number, where a
         voicemail may answer); one that does not ends the offer ``unconfirmed``.
+        ``record``: the answered leg is recorded (MixMonitor) into the call's
+        file, ``recording_part`` naming a later leg's part (``-2``).
 
         Raises ``OfferNotPlaced`` when the PBX refused the action or the link
         was down: the offer then failed without reaching the agent.
         """
+        ...
+
+    async def mute_recording(self, leg_id: str, *, muted: bool) -> None:
+        """Pause or resume the recording of a talking agent leg. Raises
+        ``OfferNotPlaced`` when it could not be done (the call is then recorded
+        as it was)."""
         ...
 
     async def hangup_leg(self, leg_id: str) -> None:
@@ -264,3 +277,11 @@ class PopBuilder(Protocol):
     async def __call__(
         self, *, call_id: str, queue: str, caller_number: str, account: str
     ) -> dict[str, Any]: ...
+
+
+class RecordingSink(Protocol):
+    """Takes a recorded call once it is over, to join its legs' files into one
+    recording and keep it (``callcenter.recording_ingest``). Must not block:
+    the work is queued."""
+
+    def call_recorded(self, recording: FinishedRecording) -> None: ...

@@ -30,10 +30,12 @@ from callcenter.web.routes_docs import SWAGGER_UI_DIR, docs_router
 from callcenter.web.routes_health import health_router
 from callcenter.web.routes_history import history_router
 from callcenter.web.routes_pages import STATIC_DIR, pages_router
+from callcenter.web.routes_recordings import recordings_router
 from callcenter.web.routes_rules import rules_router
 from callcenter.web.routes_ws import ws_router
 from callcenter.web.security_headers import SecurityHeaders
 from callcenter.web.wallboard_feed import push_wallboards
+from recordings import RecordingStore
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -60,6 +62,7 @@ def create_web_app(
     supervision_log: SupervisionLog | None = None,
     database: Database | None = None,
     audit: AuditTrail | None = None,
+    recordings: RecordingStore | None = None,
 ) -> FastAPI:
     context = WebContext(
         desk=desk,
@@ -73,6 +76,7 @@ def create_web_app(
         supervision_log=supervision_log,
         database=database,
         audit=audit,
+        recordings=recordings,
     )
     app = FastAPI(
         title="callcenter",
@@ -95,6 +99,7 @@ def create_web_app(
     app.include_router(admin_router())
     app.include_router(codes_router())
     app.include_router(history_router())
+    app.include_router(recordings_router())
     app.include_router(docs_router())
     app.include_router(ws_router())
     app.include_router(pages_router())

@@ -18,6 +18,7 @@ from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.hub import Hub
+from recordings import RecordingStore
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -41,6 +42,8 @@ class WebContext:
     database: Database | None = None
     #: logins, role changes, rule edits, pauses, pop views... (None: not kept)
     audit: AuditTrail | None = None
+    #: where recordings are kept (None: the recordings API answers 503)
+    recordings: RecordingStore | None = None
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

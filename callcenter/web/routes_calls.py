@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from callcenter.db.codes import list_disposition_codes
 from callcenter.ports import CallControlError, Principal, Role, TransferTarget
+from callcenter.web.audit_hook import audit
 from callcenter.web.context import web_context
 from callcenter.web.guards import check_origin, require_roles
 from callcenter.web.routes_api import agent_id_of
@@ -35,6 +36,7 @@ CALL_CONTROL_STATUS = {
     "wrong_phase": status.HTTP_409_CONFLICT,
     "target_busy": status.HTTP_409_CONFLICT,
     "bad_target": status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "not_recorded": status.HTTP_409_CONFLICT,
     "pbx_refused": status.HTTP_502_BAD_GATEWAY,
     "link_down": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
@@ -95,7 +97,36 @@ def calls_router() -> APIRouter:
     router.add_api_route("/calls/{call_id}/transfer", transfer, methods=["POST"])
     router.add_api_route("/calls/{call_id}/conference", conference, methods=["POST"])
     router.add_api_route("/agent/wrap-up", wrap_up_done, methods=["POST"])
+    router.add_api_route("/calls/{call_id}/recording/pause", pause_recording, methods=["POST"])
+    router.add_api_route("/calls/{call_id}/recording/resume", resume_recording, methods=["POST"])
     return router
+
+
+async def pause_recording(
+    principal: AgentPrincipal, request: Request, call_id: CallId
+) -> dict[str, Any]:
+    """Pause the call's recording while a card number is read out (PCI): the
+    paused part is silence, and the pause is kept in the recording's metadata.
+    409 ``not_recorded`` when the call is not recorded, ``wrong_phase`` when
+    it is paused already."""
+    agent_id = agent_id_of(principal)
+    work = web_context(request).desk.pause_recording(
+        call_id, agent_id, f"agent:{principal.username}"
+    )
+    result = await _answer("recording:pause", call_id, agent_id, work)
+    await audit(request, "recording.paused", call_id, principal=principal)
+    return result
+
+
+async def resume_recording(
+    principal: AgentPrincipal, request: Request, call_id: CallId
+) -> dict[str, Any]:
+    """Resume a paused recording."""
+    agent_id = agent_id_of(principal)
+    work = web_context(request).desk.resume_recording(call_id, agent_id)
+    result = await _answer("recording:resume", call_id, agent_id, work)
+    await audit(request, "recording.resumed", call_id, principal=principal)
+    return result
 
 
 def _simple_action(

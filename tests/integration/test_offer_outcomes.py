@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from agents import AgentProfile, AgentState
@@ -112,7 +113,9 @@ class Desk:
 
 
 @asynccontextmanager
-async def running_desk(db_url: str, *, outbound_trunk: str | None = None) -> AsyncIterator[Desk]:
+async def running_desk(
+    db_url: str, *, outbound_trunk: str | None = None, recordings_key: str | None = None
+) -> AsyncIterator[Desk]:
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     rules, _ = await live_rules_or_default(sessions)
@@ -142,6 +145,8 @@ async def running_desk(db_url: str, *, outbound_trunk: str | None = None) -> Asy
     assert len(sales) >= 2, "the demo seed has at least two sales agents"
     settings = demo_settings(db_url)
     settings.pbx[0].outbound_trunk = outbound_trunk
+    if recordings_key is not None:
+        settings.recordings.encryption_key = SecretStr(recordings_key)
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):

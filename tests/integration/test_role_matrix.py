@@ -82,6 +82,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
             "cancel",
         )
     },
+    ("POST", "/api/calls/{call_id}/recording/pause"): AGENTS,
+    ("POST", "/api/calls/{call_id}/recording/resume"): AGENTS,
+    # every role, each seeing only its own (tests/integration/test_recordings_*)
+    ("GET", "/api/recordings"): LOGGED_IN,
+    ("GET", "/api/recordings/{recording_id}"): LOGGED_IN,
+    ("GET", "/api/recordings/{recording_id}/audio"): LOGGED_IN,
     ("GET", "/api/skills"): SUPERVISORS,
     ("POST", "/api/skills"): ADMINS,
     ("DELETE", "/api/skills/{skill_id}"): ADMINS,
@@ -132,6 +138,7 @@ SAMPLE_PARAMS = {
     "user_id": "999999",
     "version": "999999",
     "code": "no-such-code",
+    "recording_id": "999999",
 }
 #: query strings the GET routes need to get past validation
 SAMPLE_QUERIES = {

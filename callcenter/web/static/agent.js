@@ -52,6 +52,14 @@
     $("party-status").textContent = party
       ? `${party.target}: ${party.status === "talking" ? "on the line" : "ringing\u2026"}`
       : "";
+    const recording = control ? control.recording : null;
+    $("recording-controls").hidden = !recording || !recording.recorded;
+    if (recording && recording.recorded) {
+      $("rec-status").textContent = recording.paused ? "Recording paused" : "Recording";
+      $("rec-status").dataset.paused = String(recording.paused);
+      $("btn-rec-pause").hidden = recording.paused;
+      $("btn-rec-resume").hidden = !recording.paused;
+    }
     $("btn-complete").disabled = !party || party.status !== "talking";
     $("btn-join").disabled = !party || party.status !== "talking" || !onHold;
   }
@@ -271,9 +279,24 @@
     }
   }
 
+  /* The agent's own recordings (the server gives an agent no one else's), by call. */
+  async function ownRecordings() {
+    const { ok, data } = await cc.api("/api/recordings?limit=100");
+    const byCall = new Map();
+    if (ok) for (const recording of data.recordings) byCall.set(recording.call_id, recording);
+    return byCall;
+  }
+
+  function player(recording) {
+    if (!recording) return "";
+    // preload=none: nothing is fetched (nor audited) until the agent presses play.
+    return cc.el("audio", { controls: "", preload: "none", src: recording.audio_url, "aria-label": "Recording" });
+  }
+
   async function loadHistory() {
     const { ok, data } = await cc.api("/api/agent/history?limit=20");
     if (!ok) return;
+    const recordings = await ownRecordings();
     const rows = data.calls.map((call) =>
       cc.el(
         "tr",
@@ -284,6 +307,7 @@
         cc.el("td", {}, call.outcome || "in progress"),
         cc.el("td", { class: "disposition" }, call.disposition || ""),
         cc.el("td", { class: "muted" }, call.notes || ""),
+        cc.el("td", { class: "recording" }, player(recordings.get(call.call_id))),
       ),
     );
     $("history").replaceChildren(...rows);
@@ -306,6 +330,8 @@
   $("btn-conference").addEventListener("click", () =>
     callAction("conference", { target: target() }),
   );
+  $("btn-rec-pause").addEventListener("click", () => callAction("recording/pause"));
+  $("btn-rec-resume").addEventListener("click", () => callAction("recording/resume"));
   $("btn-complete").addEventListener("click", () => callAction("complete"));
   $("btn-join").addEventListener("click", () => callAction("join"));
   $("btn-cancel").addEventListener("click", () => callAction("cancel"));
