@@ -20,7 +20,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import RunningService, demo_settings, eventually_sync, run_service
+from tests.browser.people import callers_for_people
+from tests.conftest import RunningService, eventually_sync, run_service
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +30,7 @@ NOBODY = "skill_nobody_has"
 
 @pytest.fixture
 def service(seeded_db_url: str) -> Iterator[RunningService]:
-    settings = demo_settings(
-        seeded_db_url,
-        callers=True,
-        call_interval_s=0.5,
-        person_answer_delay_s=1.0,
-        talk_time_s=120.0,
-        patience_s=600.0,
-    )
+    settings = callers_for_people(seeded_db_url)
     yield from run_service(settings)
 
 

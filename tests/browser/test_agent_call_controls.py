@@ -3,46 +3,20 @@ them back, hangs up, and finishes the wrap-up with a disposition and notes."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import TypeVar
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from callcenter.db.models import Interaction
-from callcenter.db.routing_rules import live_rules_or_default, publish_rules
 from callcenter.db.session import make_engine, make_session_factory
-from tests.conftest import RunningService, demo_settings, run_service
+from tests.browser.people import callers_for_people, change_every_queue, off_the_loop
+from tests.conftest import RunningService, run_service
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
-
-
-def off_the_loop(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``work`` on a thread of its own: Playwright's sync API keeps a loop
-    running in this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work()).result()
-
-
-def with_wrap_up(db_url: str, seconds: float) -> None:
-    async def run() -> None:
-        engine = make_engine(db_url)
-        sessions = make_session_factory(engine)
-        try:
-            rules, _ = await live_rules_or_default(sessions)
-            queues = [q.model_copy(update={"wrap_up_s": seconds}) for q in rules.queues]
-            changed = rules.model_copy(update={"queues": queues})
-            await publish_rules(
-                sessions, type(rules).model_validate(changed.model_dump()), author="test"
-            )
-        finally:
-            await engine.dispose()
-
-    off_the_loop(run)
 
 
 def dispositions(db_url: str) -> list[tuple[str, str]]:
@@ -64,15 +38,8 @@ def dispositions(db_url: str) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def service(seeded_db_url: str) -> Iterator[RunningService]:
-    with_wrap_up(seeded_db_url, 120.0)  # every queue: whichever call comes first
-    settings = demo_settings(
-        seeded_db_url,
-        callers=True,
-        call_interval_s=0.5,
-        person_answer_delay_s=1.0,
-        talk_time_s=120.0,
-        patience_s=600.0,
-    )
+    change_every_queue(seeded_db_url, wrap_up_s=120.0)  # whichever call comes first
+    settings = callers_for_people(seeded_db_url)
     yield from run_service(settings)
 
 

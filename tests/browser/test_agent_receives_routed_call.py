@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import RunningService, demo_settings, run_service
+from tests.browser.people import callers_for_people
+from tests.conftest import RunningService, run_service
 
 pytestmark = pytest.mark.browser
 
@@ -17,14 +18,7 @@ pytestmark = pytest.mark.browser
 def service(seeded_db_url: str) -> Iterator[RunningService]:
     # Simulated customers call in, but no simulated agent takes calls: the only
     # agent who can receive one is the person in the browser.
-    settings = demo_settings(
-        seeded_db_url,
-        callers=True,
-        call_interval_s=0.5,
-        person_answer_delay_s=3.0,
-        talk_time_s=120.0,
-        patience_s=600.0,
-    )
+    settings = callers_for_people(seeded_db_url, person_answer_delay_s=3.0)
     yield from run_service(settings)
 
 

@@ -10,46 +10,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from routing.rules import Recording
-from tests.browser.test_agent_call_controls import off_the_loop
-from tests.conftest import RunningService, demo_settings, run_service
+from tests.browser.people import callers_for_people, change_every_queue
+from tests.conftest import RunningService, run_service
 
 pytestmark = pytest.mark.browser
 
 
-def record_everything(db_url: str) -> None:
-    from callcenter.db.routing_rules import live_rules_or_default, publish_rules
-    from callcenter.db.session import make_engine, make_session_factory
-
-    async def run() -> None:
-        engine = make_engine(db_url)
-        sessions = make_session_factory(engine)
-        try:
-            rules, _ = await live_rules_or_default(sessions)
-            queues = [
-                q.model_copy(update={"recording": Recording(mode="all"), "wrap_up_s": 0})
-                for q in rules.queues
-            ]
-            changed = rules.model_copy(update={"queues": queues})
-            await publish_rules(
-                sessions, type(rules).model_validate(changed.model_dump()), author="test"
-            )
-        finally:
-            await engine.dispose()
-
-    off_the_loop(run)
-
-
 @pytest.fixture
 def service(seeded_db_url: str) -> Iterator[RunningService]:
-    record_everything(seeded_db_url)
-    settings = demo_settings(
-        seeded_db_url,
-        callers=True,
-        call_interval_s=0.5,
-        person_answer_delay_s=1.0,
-        talk_time_s=120.0,
-        patience_s=600.0,
-    )
+    change_every_queue(seeded_db_url, recording=Recording(mode="all"), wrap_up_s=0)
+    settings = callers_for_people(seeded_db_url)
     yield from run_service(settings)
 
 

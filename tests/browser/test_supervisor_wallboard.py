@@ -18,7 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import RunningService, demo_settings, run_service
+from tests.browser.people import callers_for_people
+from tests.conftest import RunningService, run_service
 
 pytestmark = pytest.mark.browser
 
@@ -34,14 +35,7 @@ def _give_the_supervisor_a_phone(db_url: str) -> None:
 @pytest.fixture
 def service(seeded_db_url: str) -> Iterator[RunningService]:
     _give_the_supervisor_a_phone(seeded_db_url)
-    settings = demo_settings(
-        seeded_db_url,
-        callers=True,
-        call_interval_s=1.5,
-        person_answer_delay_s=1.0,
-        talk_time_s=120.0,
-        patience_s=600.0,
-    )
+    settings = callers_for_people(seeded_db_url, call_interval_s=1.5)
     yield from run_service(settings)
 
 
