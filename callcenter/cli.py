@@ -463,6 +463,20 @@ def bench_route(
         typer.echo(json.dumps(result, indent=2))
 
 
+@bench.command("recordings")
+def bench_recordings(
+    as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
+    calls: Annotated[int, typer.Option(min=1, help="recorded calls to keep")] = 60,
+    minutes: Annotated[float, typer.Option(min=0.1, help="length of each call")] = 5.0,
+    seed: Annotated[int, typer.Option(help="seed of the audio")] = 1,
+) -> None:
+    """Keeping a recording after its call (join, encrypt and store, read back), as JSON."""
+    from callcenter.bench.recordings import run
+
+    result = run(calls=calls, minutes=minutes, seed=seed)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
 @bench.command("whatif")
 def bench_whatif(
     as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
