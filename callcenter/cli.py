@@ -11,6 +11,7 @@ import typer
 
 from callcenter.logs import configure_logging
 from callcenter.settings import load_settings
+from callcenter.web.server_options import WEBSOCKET_OPTIONS
 
 # No locals in tracebacks: they would print settings, secrets included.
 app = typer.Typer(
@@ -33,6 +34,7 @@ def serve() -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
+        **WEBSOCKET_OPTIONS,
     )
 
 

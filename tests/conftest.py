@@ -99,11 +99,20 @@ def serve_in_thread(app: Any, name: str = "web-under-test") -> Iterator[str]:
     event loop (as `callcenter serve` does); yields the base URL."""
     import uvicorn
 
+    from callcenter.web.server_options import WEBSOCKET_OPTIONS
+
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            **WEBSOCKET_OPTIONS,
+        )
     )
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[listener])), name=name, daemon=True
