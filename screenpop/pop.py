@@ -7,13 +7,22 @@ A CRM failure never stops a call: the pop still goes out, marked
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.db.models import Customer, Interaction
+from screenpop.departments import (
+    billing,
+    contact_for_number,
+    open_cases,
+    open_opportunities,
+    recent_orders,
+)
 from screenpop.document import (
+    MAX_DEPARTMENT_LINES,
     MAX_INTERACTIONS,
     MAX_MATCHES,
     CustomerCard,
@@ -40,6 +49,9 @@ def customer_card(customer: Customer) -> CustomerCard:
         lifetime_value=f"{customer.lifetime_value:.2f}",
         account_number=customer.account_number,
         notes=customer.notes,
+        status=customer.status,
+        balance=f"{customer.balance:.2f}",
+        profitability=customer.profitability,
     )
 
 
@@ -72,7 +84,7 @@ async def build_pop(
         # Any failure (database down, schema missing, driver error, too slow) must
         # not stop the call; the agent still gets the number the PBX gave us.
         log.exception("CRM lookup failed; the pop goes out without customer data", call_id=call_id)
-        return ScreenPop.model_validate({**call, "crm_available": False})
+        return ScreenPop.model_validate({**call, "crm_available": False, "crm_source": ""})
     return ScreenPop.model_validate({**call, **found})
 
 
@@ -82,19 +94,37 @@ async def _lookup(
     # Account digits keyed in the IVR name the customer more surely than a
     # number that a household or an office may share.
     by_account = await find_customer_by_account(session, account) if account else None
+    e164 = normalise_number(caller_number, default_region)
     if by_account is not None:
         matches = [by_account]
     else:
-        e164 = normalise_number(caller_number, default_region)
         matches = await find_customers_by_number(session, e164, limit=MAX_MATCHES) if e164 else []
     if not matches:
         return {"new_contact": True}
     if len(matches) > 1:
         return {"matches": [customer_card(c) for c in matches]}
-    customer = matches[0]
+    return await customer_pop(session, matches[0], e164)
+
+
+async def customer_pop(
+    session: AsyncSession, customer: Customer, e164: str | None
+) -> dict[str, Any]:
+    """Everything the pop shows about one known customer: the card, who is
+    calling, the latest contacts and what billing, orders, support and sales hold.
+
+    Also used when the agent picks a customer from a pick list or creates one.
+    """
     history = await last_interactions(session, customer.id, MAX_INTERACTIONS)
+    today = datetime.now(UTC).date()
     return {
         "customer": customer_card(customer),
+        "contact": await contact_for_number(session, customer.id, e164),
+        "open_cases": await open_cases(session, customer.id, MAX_DEPARTMENT_LINES),
+        "billing": await billing(
+            session, customer.id, customer.balance, today, MAX_DEPARTMENT_LINES
+        ),
+        "orders": await recent_orders(session, customer.id, MAX_DEPARTMENT_LINES),
+        "opportunities": await open_opportunities(session, customer.id, MAX_DEPARTMENT_LINES),
         "last_interactions": [
             InteractionLine(
                 channel=i.channel,

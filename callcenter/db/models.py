@@ -6,12 +6,13 @@ number finds its customer with one indexed equality lookup.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -125,8 +126,15 @@ class User(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    """A customer and their account (one account per customer: tier, value,
+    standing), which is what routing and the pop read first."""
+
     __table_args__ = (
         CheckConstraint("tier IN ('bronze', 'silver', 'gold', 'platinum')", name="tier"),
+        CheckConstraint(
+            "status IN ('active', 'overdue', 'suspended', 'closed')", name="account_status"
+        ),
+        CheckConstraint("profitability IN ('', 'high', 'medium', 'low')", name="profitability"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +144,14 @@ class Customer(Base):
     account_number: Mapped[str] = mapped_column(String(32), unique=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: the account's standing: active, overdue (an invoice past due), suspended, closed
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    #: what the customer owes now (negative: in credit); billing keeps it current
+    balance: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), default=Decimal("0"), server_default="0"
+    )
+    #: how much the account earns us: high, medium, low ('': not assessed)
+    profitability: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
     # "raise": the screen-pop's lookup must stay one query, so numbers are only
     # loaded where asked for (``selectinload``), never as a side effect.
@@ -159,8 +175,114 @@ class PhoneNumber(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     e164: Mapped[str] = mapped_column(String(20), index=True)
     label: Mapped[str] = mapped_column(String(32), default="mobile")
+    #: the customer's named person who uses this number (None: the customer's own)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
 
     customer: Mapped[Customer] = relationship(lazy="raise", back_populates="phone_numbers")
+
+
+class Contact(Base):
+    """A person who speaks for a customer: a company's buyer, a household member.
+    Their numbers are the customer's numbers, so their call finds the account."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Invoice(Base):
+    """Billing: what was charged. Unpaid invoices are what a caller often rings about."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index("ix_invoices_customer_due", "customer_id", "due_on"),
+        CheckConstraint("status IN ('open', 'paid', 'void')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_customer_time", "customer_id", "paid_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    method: Mapped[str] = mapped_column(String(32), default="")
+
+
+class Order(Base):
+    """Orders and their deliveries: "where is my parcel" without a transfer."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_customer_time", "customer_id", "placed_at"),
+        CheckConstraint(
+            "status IN ('placed', 'shipped', 'delivered', 'cancelled', 'returned')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="placed")
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    carrier: Mapped[str] = mapped_column(String(32), default="")
+    #: when it is expected (shipped) or arrived (delivered)
+    delivery_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Ticket(Base):
+    """A technical case, opened by support on any channel."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_customer_status", "customer_id", "status"),
+        CheckConstraint("status IN ('open', 'pending', 'closed')", name="status"),
+        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Opportunity(Base):
+    """Sales: a deal in progress or a contract coming up for renewal."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = (
+        Index("ix_opportunities_customer_due", "customer_id", "due_on"),
+        CheckConstraint("kind IN ('new', 'renewal')", name="kind"),
+        CheckConstraint("stage IN ('open', 'proposal', 'won', 'lost')", name="stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))
+    stage: Mapped[str] = mapped_column(String(8), default="open")
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    due_on: Mapped[date] = mapped_column(Date)
 
 
 class Interaction(Base):

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.db.demo_departments import demo_departments
 from callcenter.db.demo_people import mobile_number, person_name, pick_region
 from callcenter.db.models import (
     Agent,
@@ -31,12 +33,17 @@ from callcenter.db.models import (
     Customer,
     DispositionCode,
     Interaction,
+    Invoice,
+    Opportunity,
+    Order,
+    Payment,
     PhoneNumber,
     Queue,
     ReasonCode,
     RoutingRuleVersion,
     Skill,
     SupervisorQueue,
+    Ticket,
     User,
 )
 from callcenter.db.routing_rules import publish_rules_if_none, read_rules_file
@@ -161,7 +168,7 @@ async def seed_demo(
         if not await session.scalar(select(func.count()).select_from(Customer)):
             people = demo_customers(customers, rng_seed, at, agents=len(roster))
             roster_ids = [agent_ids[a.login] for a in roster]
-            await _add_customers(session, people, roster_ids)
+            await _add_customers(session, people, roster_ids, rng_seed=rng_seed, now=at)
     await _ensure_rules(sessions, rules_file or example_rules_file())
     return await summarise(sessions)
 
@@ -424,7 +431,12 @@ async def _ensure_codes(session: AsyncSession) -> None:
 
 
 async def _add_customers(
-    session: AsyncSession, people: list[DemoCustomer], roster_ids: list[int]
+    session: AsyncSession,
+    people: list[DemoCustomer],
+    roster_ids: list[int],
+    *,
+    rng_seed: int,
+    now: datetime,
 ) -> None:
     if not people:
         return
@@ -441,11 +453,21 @@ async def _add_customers(
     ]
     # Ids come from the database (never chosen here), so PostgreSQL's sequence
     # stays ahead of them and later contacts can be added.
+    departments = [
+        demo_departments(rng_seed, int(p.account_number), p.tier, p.lifetime_value, now)
+        for p in people
+    ]
+    for row, held in zip(rows, departments, strict=True):
+        row.update(status=held.status, balance=held.balance, profitability=held.profitability)
     ids = list(
         await session.scalars(
             insert(Customer).returning(Customer.id, sort_by_parameter_order=True), rows
         )
     )
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for cid, held in zip(ids, departments, strict=True):
+        for name, table_rows in held.rows_for(cid).items():
+            tables.setdefault(name, []).extend(table_rows)
     numbers = [
         {"customer_id": cid, "e164": e164, "label": label}
         for cid, p in zip(ids, people, strict=True)
@@ -466,6 +488,9 @@ async def _add_customers(
     await session.execute(insert(PhoneNumber), numbers)
     if contacts:
         await session.execute(insert(Interaction), contacts)
+    for model in (Invoice, Payment, Order, Ticket, Opportunity):
+        if tables.get(model.__tablename__):
+            await session.execute(insert(model), tables[model.__tablename__])
 
 
 async def demo_caller_numbers(sessions: Sessions, limit: int = 500) -> list[tuple[str, str]]:

@@ -15,7 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callcenter.db.migrate import run_migrations
-from callcenter.db.models import Agent, Customer, Interaction, PhoneNumber, User
+from callcenter.db.models import (
+    Agent,
+    Customer,
+    Interaction,
+    Invoice,
+    Opportunity,
+    Order,
+    Payment,
+    PhoneNumber,
+    Ticket,
+    User,
+)
 from callcenter.db.seed import SeedSummary, demo_caller_numbers, seed_demo
 from callcenter.db.session import make_engine, make_session_factory
 from screenpop import build_pop
@@ -164,3 +175,32 @@ async def test_simulated_callers_dial_from_customers_numbers(
     async with sessions() as session:
         known = set(await session.scalars(select(PhoneNumber.e164)))
     assert all(e164 in known and name for e164, name in callers)
+
+
+async def test_the_demo_crm_holds_billing_orders_cases_and_deals_that_agree(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_demo(sessions, customers=300, now=NOW)
+    async with sessions() as session:
+        customers = {c.id: c for c in await session.scalars(select(Customer))}
+        unpaid: Counter[int] = Counter()
+        overdue: set[int] = set()
+        for invoice in await session.scalars(select(Invoice).where(Invoice.status == "open")):
+            unpaid[invoice.customer_id] += invoice.amount  # type: ignore[assignment]
+            if invoice.due_on < NOW.date():
+                overdue.add(invoice.customer_id)
+        orders = (await session.scalars(select(Order))).all()
+        tickets = (await session.scalars(select(Ticket))).all()
+        deals = (await session.scalars(select(Opportunity))).all()
+        payments = await session.scalar(select(func.count()).select_from(Payment))
+
+    # The account's balance is what its open invoices add up to, and an
+    # invoice past its due date makes the account overdue.
+    assert all(c.balance == unpaid.get(cid, 0) for cid, c in customers.items())
+    assert {cid for cid, c in customers.items() if c.status == "overdue"} == overdue
+    assert overdue and payments
+    assert {o.status for o in orders} == {"shipped", "delivered"}
+    assert {t.status for t in tickets} >= {"open", "closed"}
+    assert {d.kind for d in deals} == {"new", "renewal"}
+    assert all(customers[d.customer_id].tier in ("gold", "platinum") for d in deals
+               if d.kind == "renewal")  # fmt: skip
