@@ -298,6 +298,7 @@ def create_app(settings: Settings) -> FastAPI:
         database=sessions,
         audit=audit_trail,
         recordings=store,
+        desktop_grace_s=settings.desktop_grace_s,
     )
     app.state.runtime = runtime
     return app

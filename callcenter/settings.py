@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     rules_poll_s: float = Field(default=5.0, gt=0, le=3600)
     #: How long after a callback whose customer did not answer it is tried again.
     callback_retry_s: float = Field(default=300.0, gt=0, le=86400)
+    #: How long an agent may be without an open desktop (a closed laptop, a
+    #: crashed browser) before they are made Not Ready; a reload takes seconds.
+    desktop_grace_s: float = Field(default=60.0, gt=0, le=3600)
     pbx: list[PbxSettings] = Field(default_factory=lambda: [PbxSettings()])
     dialing: DialingSettings = Field(default_factory=DialingSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)

@@ -21,6 +21,7 @@ from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
+from callcenter.web.desktop_presence import DesktopPresence
 from callcenter.web.hub import Hub
 from callcenter.web.routes_admin import admin_router
 from callcenter.web.routes_api import api_router
@@ -63,6 +64,7 @@ def create_web_app(
     database: Database | None = None,
     audit: AuditTrail | None = None,
     recordings: RecordingStore | None = None,
+    desktop_grace_s: float | None = 60.0,
 ) -> FastAPI:
     context = WebContext(
         desk=desk,
@@ -77,6 +79,7 @@ def create_web_app(
         database=database,
         audit=audit,
         recordings=recordings,
+        presence=None if desktop_grace_s is None else DesktopPresence(desk, desktop_grace_s),
     )
     app = FastAPI(
         title="callcenter",
@@ -129,6 +132,8 @@ def _with_wallboard_feed(
             finally:
                 feed.cancel()
                 await asyncio.gather(feed, return_exceptions=True)
+                if context.presence is not None:
+                    context.presence.close()
 
     return lifespan
 

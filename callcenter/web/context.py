@@ -17,6 +17,7 @@ from callcenter.db.audit import AuditTrail
 from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.web.auth import LoginThrottle, Sessions
+from callcenter.web.desktop_presence import DesktopPresence
 from callcenter.web.hub import Hub
 from recordings import RecordingStore
 
@@ -44,6 +45,9 @@ class WebContext:
     audit: AuditTrail | None = None
     #: where recordings are kept (None: the recordings API answers 503)
     recordings: RecordingStore | None = None
+    #: makes an agent whose desktop is gone Not Ready after a grace period
+    #: (None: agents' states never depend on their pages)
+    presence: DesktopPresence | None = None
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

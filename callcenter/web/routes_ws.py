@@ -88,7 +88,13 @@ async def agent_socket(websocket: WebSocket) -> None:
                 encode({"type": "pop", "call_id": pop.get("call_id"), "pop": pop})
             )
         log.info("agent page connected", agent_id=agent_id)
-        await _relay(websocket, subscription)
+        if context.presence is not None:
+            context.presence.opened(agent_id)
+        try:
+            await _relay(websocket, subscription)
+        finally:
+            if context.presence is not None:
+                context.presence.closed(agent_id)
         log.info("agent page disconnected", agent_id=agent_id)
 
 
