@@ -358,6 +358,18 @@ class CallCenterDesk(Protocol):
         wrap-up (Ready, or the state they asked for)."""
         ...
 
+    def caller_on_screen(self, agent_id: int, call_id: str) -> dict[str, Any]:
+        """The pop the agent sees for their ringing, talking or wrapping-up call
+        ``call_id``; raises ``CallControlError`` (``not_your_call``, ``wrong_phase``)."""
+        ...
+
+    def show_identified_caller(
+        self, agent_id: int, call_id: str, pop: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``pop`` (naming the caller the agent picked or created) replaces the
+        call's pop and is pushed to the agent; the record names the customer."""
+        ...
+
     def current_rules(self) -> tuple[RoutingRules, int | None]:
         """The rules the router works by now, and their version (None: built
         from the queues table, nothing published)."""

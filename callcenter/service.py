@@ -132,6 +132,14 @@ class DeskProxy:
     async def wrap_up_done(self, agent_id: int, disposition: str, notes: str) -> AgentView:
         return await self._orchestrator().wrap_up_done(agent_id, disposition, notes)
 
+    def caller_on_screen(self, agent_id: int, call_id: str) -> dict[str, Any]:
+        return self._orchestrator().caller_on_screen(agent_id, call_id)
+
+    def show_identified_caller(
+        self, agent_id: int, call_id: str, pop: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._orchestrator().show_identified_caller(agent_id, call_id, pop)
+
     def current_rules(self) -> tuple[RoutingRules, int | None]:
         orchestrator = self._orchestrator()
         return orchestrator.rules, orchestrator.rules_version
@@ -299,6 +307,7 @@ def create_app(settings: Settings) -> FastAPI:
         audit=audit_trail,
         recordings=store,
         desktop_grace_s=settings.desktop_grace_s,
+        default_region=settings.default_region,
     )
     app.state.runtime = runtime
     return app

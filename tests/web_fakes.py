@@ -66,6 +66,8 @@ class FakeDesk:
         self.rules_version: int | None = None
         #: agent profiles the admin API added or edited
         self.profiles: dict[int, AgentProfile] = {}
+        #: callers named by agents: (agent id, call id, the new pop)
+        self.identified: list[tuple[int, str, dict[str, Any]]] = []
 
     def agent_view(self, agent_id: int) -> AgentView:
         return self.agents[agent_id]
@@ -91,6 +93,20 @@ class FakeDesk:
 
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         return self.pops.get(agent_id)
+
+    def caller_on_screen(self, agent_id: int, call_id: str) -> dict[str, Any]:
+        pop = self.pops.get(agent_id)
+        if pop is None or pop.get("call_id") != call_id:
+            raise CallControlError("not_your_call", "not your call")
+        return dict(pop)
+
+    def show_identified_caller(
+        self, agent_id: int, call_id: str, pop: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.caller_on_screen(agent_id, call_id)
+        self.pops[agent_id] = pop
+        self.identified.append((agent_id, call_id, pop))
+        return pop
 
     def routing_of(self, call_id: str) -> dict[str, Any] | None:
         return self.routings.get(call_id)

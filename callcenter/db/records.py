@@ -203,17 +203,7 @@ class CallRecorder:
             if record.customer_id is not None and outcome == "answered":
                 # The call joins the customer's history, seen in the next pop;
                 # the agent's wrap-up later fills in its disposition and notes.
-                session.add(
-                    Interaction(
-                        customer_id=record.customer_id,
-                        agent_id=record.agent_id,
-                        channel="phone",
-                        occurred_at=record.answered_at or at,
-                        disposition="answered",
-                        notes=f"Inbound call, queue {record.queue}, {_talk_time(record, at)}",
-                        call_id=call_id,
-                    )
-                )
+                session.add(_call_interaction(record, record.customer_id, at))
 
     async def open_calls(self) -> list[OpenCall]:
         """Calls recorded as started and never as ended, oldest first: at start-up
@@ -270,6 +260,24 @@ class CallRecorder:
             entry.disposition = disposition[:64]
             entry.notes = notes[:MAX_WRAP_UP_NOTES]
             return True
+
+    async def call_identified(self, call_id: str, customer_id: int) -> None:
+        """The customer the agent named for the call. A call that already ended
+        answered (named in its wrap-up) gets its history entry now; one still
+        going gets it when it ends. A call whose history entry exists already
+        (the lookup had found someone) moves to the named customer."""
+        async with self._sessions.begin() as session:
+            record = await session.get(CallRecord, call_id)
+            if record is None:
+                return
+            record.customer_id = customer_id
+            entry = await session.scalar(
+                select(Interaction).where(Interaction.call_id == call_id).limit(1)
+            )
+            if entry is not None:
+                entry.customer_id = customer_id
+            elif record.ended_at is not None and record.outcome == "answered":
+                session.add(_call_interaction(record, customer_id, record.ended_at))
 
     async def agent_state_changed(
         self, agent_id: int, state: str, reason: str | None, at: datetime
@@ -363,6 +371,20 @@ class CallRecorder:
 
 async def _offer(session: AsyncSession, leg_id: str) -> CallOffer | None:
     return await session.scalar(select(CallOffer).where(CallOffer.leg_id == leg_id))
+
+
+def _call_interaction(record: CallRecord, customer_id: int, ended_at: datetime) -> Interaction:
+    """An answered call as an entry of the customer's history; the agent's
+    wrap-up later fills in its disposition and notes."""
+    return Interaction(
+        customer_id=customer_id,
+        agent_id=record.agent_id,
+        channel="phone",
+        occurred_at=record.answered_at or ended_at,
+        disposition="answered",
+        notes=f"Inbound call, queue {record.queue}, {_talk_time(record, ended_at)}",
+        call_id=record.id,
+    )
 
 
 def _talk_time(record: CallRecord, ended_at: datetime) -> str:

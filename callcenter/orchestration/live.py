@@ -53,7 +53,7 @@ class LiveCall:
     legs: dict[str, int] = field(default_factory=dict)
     #: what rang each leg's agent (their phone, or a trunk and their number)
     lines: dict[str, str] = field(default_factory=dict)
-    pop: asyncio.Task[dict[str, Any]] | None = None
+    pop: asyncio.Future[dict[str, Any]] | None = None
     #: the leg whose agent has been sent the pop (once per offer)
     popped_leg: str | None = None
     #: waiting, but out of the router while its PBX link is out of step
@@ -119,3 +119,5 @@ class LiveAgent:
     wrap_up_timer: asyncio.TimerHandle | None = None
     #: the call the agent last talked on: their wrap-up notes go to it
     last_call_id: str | None = None
+    #: that call's pop, so the customer can still be picked or created in wrap-up
+    last_pop: dict[str, Any] | None = None

@@ -727,6 +727,7 @@ class Orchestrator:
         agent_id = agent.profile.agent_id
         if was_talking:
             agent.last_call_id = call.call_id
+            agent.last_pop = _settled(call.pop)
             if open_leg is not None:
                 self._recording.leg_ended(open_leg, at)
                 held_s = self._held_so_far(call, at)
@@ -772,6 +773,10 @@ class Orchestrator:
         self._set_state(agent, AgentState.WRAP_UP, None, at)
         loop = asyncio.get_running_loop()
         agent.wrap_up_timer = loop.call_later(wrap_up_s, self._wrap_up_over, agent)
+        self._notifier.to_agent(
+            agent.profile.agent_id,
+            {"type": "wrap_up", "call_id": agent.last_call_id, "until": at + wrap_up_s},
+        )
 
     def _wrap_up_over(self, agent: LiveAgent) -> None:
         agent.wrap_up_timer = None
@@ -1878,6 +1883,56 @@ class Orchestrator:
             )
         return views
 
+    # -- who is calling, told by the agent ------------------------------------
+
+    def caller_on_screen(self, agent_id: int, call_id: str) -> dict[str, Any]:
+        """The pop the agent sees for ``call_id``: their ringing or talking call,
+        or the one they are wrapping up. Raises ``CallControlError``
+        (``not_your_call``; ``wrong_phase`` while the CRM lookup runs)."""
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            raise CallControlError("not_your_call", "not your call")
+        if agent.call_id == call_id:
+            call = self._calls.get(call_id)
+            pop = _settled(call.pop) if call is not None else None
+            if pop is None:
+                raise CallControlError("wrong_phase", "the customer lookup is not finished")
+            return pop
+        if (
+            agent.last_call_id == call_id
+            and agent.state == AgentState.WRAP_UP
+            and agent.last_pop is not None
+        ):
+            return dict(agent.last_pop)
+        raise CallControlError("not_your_call", "not your call")
+
+    def show_identified_caller(
+        self, agent_id: int, call_id: str, pop: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The agent picked the caller from a pick list or created them: ``pop``
+        replaces the call's pop (on this page and on any reopened one), and the
+        call record names the customer, so the call joins their history."""
+        self.caller_on_screen(agent_id, call_id)  # still theirs
+        agent = self._agents[agent_id]
+        call = self._calls.get(call_id)
+        if call is not None and agent.call_id == call_id:
+            settled: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            settled.set_result(pop)
+            call.pop = settled
+        else:
+            agent.last_pop = pop
+        customer_id = (pop.get("customer") or {}).get("id")
+        if customer_id is not None:
+            self._write(
+                "caller_identified",
+                functools.partial(self._records.call_identified, call_id, customer_id),
+            )
+        shown = {**pop}
+        if call is not None:
+            shown["routed_because"] = self._routed_because(call, agent_id)
+        self._notifier.to_agent(agent_id, {"type": "pop", "call_id": call_id, "pop": shown})
+        return shown
+
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         agent = self._agents.get(agent_id)
         call = self._calls.get(agent.call_id) if agent and agent.call_id else None
@@ -1942,6 +1997,13 @@ class Orchestrator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _settled(pop: asyncio.Future[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A pop lookup's result once it is over (a copy); None while it runs or if it failed."""
+    if pop is None or not pop.done() or pop.cancelled() or pop.exception() is not None:
+        return None
+    return dict(pop.result())
 
 
 def _utc(epoch_s: float) -> datetime:

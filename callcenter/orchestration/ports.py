@@ -234,6 +234,11 @@ class CallRecords(Protocol):
         """The agent's disposition and notes for a call they talked on."""
         ...
 
+    async def call_identified(self, call_id: str, customer_id: int) -> None:
+        """The agent named the caller (picked from a pick list or created): the
+        record names the customer, and an answered call joins their history."""
+        ...
+
     # -- legs and the event log (transfers, conferences, holds) -----------------
 
     async def leg_added(

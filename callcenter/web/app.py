@@ -27,6 +27,7 @@ from callcenter.web.routes_admin import admin_router
 from callcenter.web.routes_api import api_router
 from callcenter.web.routes_calls import calls_router
 from callcenter.web.routes_codes import codes_router
+from callcenter.web.routes_crm import crm_router
 from callcenter.web.routes_docs import SWAGGER_UI_DIR, docs_router
 from callcenter.web.routes_health import health_router
 from callcenter.web.routes_history import history_router
@@ -65,6 +66,7 @@ def create_web_app(
     audit: AuditTrail | None = None,
     recordings: RecordingStore | None = None,
     desktop_grace_s: float | None = 60.0,
+    default_region: str = "US",
 ) -> FastAPI:
     context = WebContext(
         desk=desk,
@@ -80,6 +82,7 @@ def create_web_app(
         audit=audit,
         recordings=recordings,
         presence=None if desktop_grace_s is None else DesktopPresence(desk, desktop_grace_s),
+        default_region=default_region,
     )
     app = FastAPI(
         title="callcenter",
@@ -98,6 +101,7 @@ def create_web_app(
     app.include_router(health_router())
     app.include_router(api_router())
     app.include_router(calls_router())
+    app.include_router(crm_router())
     app.include_router(rules_router())
     app.include_router(admin_router())
     app.include_router(codes_router())

@@ -48,6 +48,8 @@ class WebContext:
     #: makes an agent whose desktop is gone Not Ready after a grace period
     #: (None: agents' states never depend on their pages)
     presence: DesktopPresence | None = None
+    #: the region caller numbers not in E.164 are read in (a contact created from a pop)
+    default_region: str = "US"
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

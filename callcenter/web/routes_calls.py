@@ -183,7 +183,7 @@ async def wrap_up_done(
     try:
         view = await web_context(request).desk.wrap_up_done(agent_id, body.disposition, body.notes)
     except CallControlError as exc:
-        raise _http_error(exc) from exc
+        raise call_control_http_error(exc) from exc
     log.info("wrap-up done", agent_id=agent_id, disposition=body.disposition)
     return agent_json(view)
 
@@ -215,12 +215,12 @@ async def _answer(
         result = await work
     except CallControlError as exc:
         log.info("call control refused", action=action, call_id=call_id, reason=exc.reason)
-        raise _http_error(exc) from exc
+        raise call_control_http_error(exc) from exc
     log.info("call control", action=action, call_id=call_id, agent_id=agent_id)
     return result
 
 
-def _http_error(exc: CallControlError) -> HTTPException:
+def call_control_http_error(exc: CallControlError) -> HTTPException:
     return HTTPException(
         CALL_CONTROL_STATUS.get(exc.reason, status.HTTP_500_INTERNAL_SERVER_ERROR),
         {"reason": exc.reason, "message": str(exc)},

@@ -265,6 +265,33 @@ async def test_unknown_or_abandoned_callers_add_no_customer_history(
     assert not await recorder.call_wrapped_up("c4", "resolved", "")
 
 
+async def test_a_caller_named_in_wrap_up_gets_the_call_in_their_history(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_demo(sessions, customers=0)
+    agent = (await load_agents(sessions))[0]
+    customer_id = await _customer_with_history(sessions)
+    recorder = CallRecorder(sessions)
+    # Unknown when it rang (a shared line, a new number); answered and ended.
+    await recorder.call_enqueued("c5", "pbx1", "1700.5", "sales", "+1", None, T0)
+    await recorder.call_answered("c5", agent.agent_id, agent.dial_string, T0)
+    await recorder.call_ended("c5", "answered", None, "caller", T0 + timedelta(minutes=2))
+
+    await recorder.call_identified("c5", customer_id)
+    await recorder.call_identified("c5", customer_id)  # said twice: still one entry
+    assert await recorder.call_wrapped_up("c5", "sale", "named in wrap-up")
+
+    async with sessions() as session:
+        entries = (
+            await session.scalars(select(Interaction).where(Interaction.call_id == "c5"))
+        ).all()
+    assert [(e.customer_id, e.channel, e.disposition) for e in entries] == [
+        (customer_id, "phone", "sale")
+    ]
+    call = await get_call(sessions, "c5")
+    assert call is not None and call.customer_id == customer_id
+
+
 async def test_a_call_reported_again_after_a_restart_keeps_one_record(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -450,3 +450,39 @@ async def test_leg_ids_differ_between_two_runs_of_the_service(rig: Rig) -> None:
         notifier=FakeNotifier(),
     )
     assert other._new_leg_id("agentleg", rig.o._calls[leg.split("-")[1]]) != leg
+
+
+async def test_the_agent_names_the_caller_and_the_pop_and_the_record_follow(rig: Rig) -> None:
+    call_id, _ = await rig.talking_call()
+    with pytest.raises(CallControlError) as refused:
+        rig.o.caller_on_screen(BOB.agent_id, call_id)
+    assert refused.value.reason == "not_your_call"
+    shown = rig.o.caller_on_screen(ALICE.agent_id, call_id)
+    assert shown["customer"] == {"name": "Alice"}
+
+    named = {**shown, "customer": {"id": 77, "name": "Ana Berg"}}
+    rig.o.show_identified_caller(ALICE.agent_id, call_id, named)
+    await rig.o.settle()
+
+    assert rig.records.named("call_identified") == [(call_id, 77)]
+    assert rig.notifier.of_type("pop")[-1][1]["pop"]["customer"]["name"] == "Ana Berg"
+    # A page reopened now shows the named customer.
+    current = rig.o.current_pop(ALICE.agent_id)
+    assert current is not None and current["customer"]["id"] == 77
+
+
+async def test_the_caller_can_still_be_named_in_wrap_up_and_then_no_longer(rig: Rig) -> None:
+    call_id, _ = await rig.talking_call()
+    await rig.caller_hangs_up(1030.0)
+    assert rig.state(ALICE) is AgentState.WRAP_UP
+    prompt = rig.notifier.of_type("wrap_up")[-1]
+    assert prompt == (ALICE.agent_id, {"type": "wrap_up", "call_id": call_id, "until": 1030.0 + 30})
+
+    shown = rig.o.caller_on_screen(ALICE.agent_id, call_id)
+    rig.o.show_identified_caller(ALICE.agent_id, call_id, {**shown, "customer": {"id": 5}})
+    await rig.o.settle()
+    assert rig.records.named("call_identified") == [(call_id, 5)]
+
+    await rig.o.wrap_up_done(ALICE.agent_id, "sale", "")
+    with pytest.raises(CallControlError):
+        rig.o.caller_on_screen(ALICE.agent_id, call_id)
