@@ -145,6 +145,34 @@
     $("pop-account").textContent = (customer && customer.account_number) || "\u2014";
     $("pop-ltv").textContent = money(customer ? customer.lifetime_value : null);
     $("pop-notes").textContent = (customer && customer.notes) || "\u2014";
+    const standing = customer
+      ? [customer.status, customer.balance && Number(customer.balance) !== 0 ? `balance ${money(customer.balance)}` : "",
+         customer.profitability ? `${customer.profitability} profitability` : ""].filter(Boolean).join(" \u00b7 ")
+      : "";
+    $("pop-standing").textContent = standing || "\u2014";
+    $("pop-standing").className = customer && customer.status && customer.status !== "active" ? "warn" : "";
+  }
+
+  /* One list per department; an empty one says so, so "nothing open" is visible. */
+  function fillList(id, items, render, empty) {
+    const list = $(id);
+    const rows = items.map((item) => cc.el("li", {}, render(item)));
+    list.replaceChildren(...(rows.length ? rows : [cc.el("li", { class: "muted" }, empty)]));
+  }
+
+  function showDepartments(pop) {
+    const known = Boolean(pop.customer);
+    $("pop-departments").hidden = !known;
+    const contact = pop.contact && (!pop.customer || pop.contact.name !== pop.customer.name) ? pop.contact : null;
+    $("pop-contact").textContent = contact ? [contact.name, contact.role].filter(Boolean).join(", ") : "\u2014";
+    if (!known) return;
+    fillList("pop-cases", pop.open_cases || [], (c) => `${c.subject} (${c.status}${c.priority ? `, ${c.priority}` : ""})`, "No open cases");
+    const billing = pop.billing || { open_invoices: [] };
+    const lines = (billing.open_invoices || []).map((i) => ({ text: `${i.number}: ${money(i.amount)} due ${i.due_on} (${i.status})` }));
+    if (billing.last_payment) lines.push({ text: `Last payment ${money(billing.last_payment.amount)} on ${new Date(billing.last_payment.paid_at).toLocaleDateString()}` });
+    fillList("pop-billing", lines, (l) => l.text, "Nothing owed");
+    fillList("pop-orders", pop.orders || [], (o) => `${o.number}: ${o.delivery || o.status}`, "No orders");
+    fillList("pop-deals", pop.opportunities || [], (d) => `${d.title} (${d.kind}, ${money(d.value)}, by ${d.due_on})`, "Nothing open");
   }
 
   function showMatches(pop) {
@@ -161,10 +189,13 @@
         { type: "button", class: chosen ? "chosen" : "", "data-testid": `pop-match-${index}` },
         label || `Customer ${match.id}`,
       );
-      button.addEventListener("click", () => {
-        for (const other of box.children) other.classList.remove("chosen");
-        button.classList.add("chosen");
-        showCustomer({ ...(pop.customer || {}), ...match });
+      button.addEventListener("click", async () => {
+        // The server reads the picked customer's whole record and pushes the new pop.
+        const result = await cc.api(`/api/calls/${encodeURIComponent(popCallId)}/customer`, {
+          method: "POST",
+          body: { customer_id: match.id },
+        });
+        if (result.ok) showPop(popCallId, result.data);
       });
       box.append(button);
     });
@@ -198,6 +229,10 @@
     $("pop-new-contact").hidden = !pop.new_contact;
     showCustomer(pop.customer || null);
     showMatches(pop);
+    showDepartments(pop);
+    $("pop-crm-unavailable").textContent = pop.crm_source === "local"
+      ? "CRM unavailable \u2014 showing what this call center holds locally."
+      : "CRM unavailable \u2014 customer details could not be loaded.";
     showInteractions(Array.isArray(pop.last_interactions) ? pop.last_interactions : []);
     $("pop").hidden = false;
     $("pop-empty").hidden = true;
@@ -336,6 +371,20 @@
   $("btn-join").addEventListener("click", () => callAction("join"));
   $("btn-cancel").addEventListener("click", () => callAction("cancel"));
   $("btn-wrap-done").addEventListener("click", wrapUpDone);
+  $("new-contact-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("new-contact-error").textContent = "";
+    const body = { name: $("new-contact-name").value };
+    if ($("new-contact-email").value) body.email = $("new-contact-email").value;
+    const result = await cc.api(`/api/calls/${encodeURIComponent(popCallId)}/contact`, { method: "POST", body });
+    if (result.ok) {
+      $("new-contact-name").value = "";
+      $("new-contact-email").value = "";
+      showPop(popCallId, result.data);
+    } else if (result.status !== 401) {
+      $("new-contact-error").textContent = cc.errorText(result.data, "Not created.");
+    }
+  });
   setInterval(tick, 1000);
   loadCodes();
   loadHistory();
