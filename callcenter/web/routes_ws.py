@@ -59,6 +59,8 @@ def ws_router() -> APIRouter:
     router = APIRouter()
     router.add_api_websocket_route("/ws/agent", agent_socket)
     router.add_api_websocket_route("/ws/wallboard", wallboard_socket)
+    # The same feed under the name the API documents for supervisors' clients.
+    router.add_api_websocket_route("/ws/supervisor", wallboard_socket)
     return router
 
 

@@ -82,6 +82,9 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
             "cancel",
         )
     },
+    # the agent on the call only (tests/integration/test_web_crm_api.py)
+    ("POST", "/api/calls/{call_id}/customer"): AGENTS,
+    ("POST", "/api/calls/{call_id}/contact"): AGENTS,
     ("POST", "/api/calls/{call_id}/recording/pause"): AGENTS,
     ("POST", "/api/calls/{call_id}/recording/resume"): AGENTS,
     # every role, each seeing only its own (tests/integration/test_recordings_*)
@@ -127,7 +130,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
 }
 
 #: websocket path -> who may open it
-WEBSOCKETS = {"/ws/agent": AGENTS, "/ws/wallboard": SUPERVISORS}
+WEBSOCKETS = {"/ws/agent": AGENTS, "/ws/wallboard": SUPERVISORS, "/ws/supervisor": SUPERVISORS}
 
 #: values for path parameters: ids nobody has, so an admitted write finds nothing
 SAMPLE_PARAMS = {
@@ -235,7 +238,7 @@ def test_each_role_opens_only_its_own_websockets(client: TestClient, path: str) 
 
 #: what a page may send on each socket: pings, answered with a pong. A socket is
 #: a feed, never a way around the REST API's role checks.
-CLIENT_MESSAGES = {"/ws/agent": {"ping"}, "/ws/wallboard": {"ping"}}
+CLIENT_MESSAGES = {"/ws/agent": {"ping"}, "/ws/wallboard": {"ping"}, "/ws/supervisor": {"ping"}}
 #: frames that would be actions if a socket acted on them
 NOT_ACTIONS: list[Any] = [
     {"type": "state", "state": "ready"},
