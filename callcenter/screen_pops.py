@@ -6,13 +6,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from screenpop.external import ExternalCrm
 from screenpop.pop import build_pop
 
 
 class ScreenPops:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], default_region: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        default_region: str,
+        *,
+        external: ExternalCrm | None = None,
+    ) -> None:
         self._sessions = sessions
         self._default_region = default_region
+        self._external = external
 
     async def __call__(
         self, *, call_id: str, queue: str, caller_number: str, account: str
@@ -25,5 +33,6 @@ class ScreenPops:
             account=account,
             default_region=self._default_region,
             routed_because="",
+            external=self._external,
         )
         return pop.model_dump(mode="json")

@@ -49,6 +49,7 @@ from callcenter.web.app import create_web_app
 from callcenter.web.hub import Hub
 from recordings import RecordingCipher, RecordingStore
 from routing import RoutingRules
+from screenpop.external import ExternalCrm
 
 log = structlog.get_logger(__name__)
 
@@ -228,6 +229,9 @@ def create_app(settings: Settings) -> FastAPI:
             _background(stack, ingest.run(), "recording-ingest")
             stack.push_async_callback(_drain, ingest, settings.recordings.file_wait_s + 5.0)
             rules, rules_version = await live_rules_or_default(sessions)
+            external_crm = ExternalCrm(settings.crm) if settings.crm.enabled else None
+            if external_crm is not None:
+                stack.push_async_callback(external_crm.aclose)
             orchestrator = Orchestrator(
                 agents=directory.agents,
                 rules=rules,
@@ -239,7 +243,7 @@ def create_app(settings: Settings) -> FastAPI:
                 agent_states=await recorder.last_agent_states(),
                 dial_plan=DialPlan.from_settings(settings),
                 callback_retry_s=settings.callback_retry_s,
-                pops=ScreenPops(sessions, settings.default_region),
+                pops=ScreenPops(sessions, settings.default_region, external=external_crm),
                 notifier=audited_pops,
                 supervision_log=supervision_audit,
                 recording_sink=ingest,

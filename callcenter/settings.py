@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from screenpop.external import ExternalCrmSettings
+
 DEFAULT_CONFIG_FILE = Path("config/callcenter.toml")
 DEMO_SESSION_SECRET = "demo-only-session-secret-change-me"
 DEMO_AMI_SECRET = "callcenter-secret"
@@ -189,6 +191,8 @@ class Settings(BaseSettings):
     dialing: DialingSettings = Field(default_factory=DialingSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    #: the external HTTP CRM the pop asks first (none by default: local CRM only)
+    crm: ExternalCrmSettings = Field(default_factory=ExternalCrmSettings)
     log_level: str = "INFO"
     log_json: bool = False
 

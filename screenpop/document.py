@@ -31,7 +31,10 @@ Text = Annotated[str, _cut_to(MAX_TEXT_CHARS)]
 
 
 class CustomerCard(BaseModel):
-    id: int
+    #: our customer's id; None for a customer only the external CRM knows
+    id: int | None = None
+    #: the external CRM's own id for the customer ("" for a local customer)
+    external_id: Text = ""
     name: Text
     tier: Text
     #: a decimal string ("12500.00"): money never goes through a float
@@ -162,7 +165,9 @@ class ScreenPop(BaseModel):
         default_factory=list, max_length=MAX_DEPARTMENT_LINES
     )
     routed_because: Text = ""
-    #: False when the CRM could not be read: the pop carries only what the PBX said
+    #: False when the CRM could not be read: with an external CRM configured and
+    #: down, what the local CRM holds (crm_source "local"); otherwise only what
+    #: the PBX said (crm_source "")
     crm_available: bool = True
     #: where the customer data came from: "local" (our CRM tables), "external"
     #: (the configured HTTP CRM), "" (nothing could be read)

@@ -1,7 +1,10 @@
-"""Building the pop for a call from the local CRM.
+"""Building the pop for a call: from the external CRM when one is configured,
+from the local CRM tables otherwise or when the external one does not know the
+caller or cannot answer.
 
 A CRM failure never stops a call: the pop still goes out, marked
-``crm_available = False``, with what the PBX told us (the caller's number).
+``crm_available = False``, with what the local CRM holds (``crm_source``
+"local") or, when nothing could be read, what the PBX told us (the number).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from screenpop.document import (
     LastAgent,
     ScreenPop,
 )
+from screenpop.external import CrmUnavailable, ExternalCrm
 from screenpop.lookup import (
     find_customer_by_account,
     find_customers_by_number,
@@ -65,11 +69,13 @@ async def build_pop(
     default_region: str,
     routed_because: str,
     timeout_s: float = 2.0,
+    external: ExternalCrm | None = None,
 ) -> ScreenPop:
     """The pop for one call; never raises for a CRM problem.
 
-    ``timeout_s`` bounds the lookup: the agent's phone is already ringing, and a
-    pop without customer data beats one that arrives after the answer.
+    ``timeout_s`` bounds the local lookup (the external CRM has its own bound):
+    the agent's phone is already ringing, and a pop without customer data beats
+    one that arrives after the answer.
     """
     call = {
         "call_id": call_id,
@@ -77,6 +83,17 @@ async def build_pop(
         "caller_number": caller_number,
         "routed_because": routed_because,
     }
+    external_down = False
+    if external is not None:
+        try:
+            found = await _external_lookup(
+                external, call_id, caller_number, account, default_region
+            )
+        except CrmUnavailable:
+            external_down = True
+        else:
+            if found is not None:
+                return ScreenPop.model_validate({**call, **found, "crm_source": "external"})
     try:
         async with asyncio.timeout(timeout_s), sessions() as session:
             found = await _lookup(session, caller_number, account, default_region)
@@ -85,7 +102,34 @@ async def build_pop(
         # not stop the call; the agent still gets the number the PBX gave us.
         log.exception("CRM lookup failed; the pop goes out without customer data", call_id=call_id)
         return ScreenPop.model_validate({**call, "crm_available": False, "crm_source": ""})
+    if external_down:
+        return ScreenPop.model_validate({**call, **found, "crm_available": False})
     return ScreenPop.model_validate({**call, **found})
+
+
+async def _external_lookup(
+    external: ExternalCrm, call_id: str, caller_number: str, account: str, default_region: str
+) -> dict[str, Any] | None:
+    """The pop's customer part from the external CRM; None when it does not know
+    the caller (the local CRM is asked next). Raises ``CrmUnavailable``."""
+    e164 = normalise_number(caller_number, default_region)
+    records = await external.lookup(call_id=call_id, e164=e164, account=account, limit=MAX_MATCHES)
+    if not records:
+        return None
+    try:
+        if len(records) > 1:
+            return {"matches": [CustomerCard.model_validate(r["customer"]) for r in records]}
+        record = records[0]
+        return {
+            "customer": CustomerCard.model_validate(record["customer"]),
+            "open_cases": record["open_cases"][:MAX_DEPARTMENT_LINES],
+            "last_interactions": record["last_interactions"][:MAX_INTERACTIONS],
+        }
+    except ValueError:
+        # A field map that does not fit the CRM's answer: the CRM is no use for
+        # this call, which the agent is told like any other outage.
+        log.warning("external CRM answer does not fit the pop", call_id=call_id, exc_info=True)
+        raise CrmUnavailable("answer does not fit the field map") from None
 
 
 async def _lookup(

@@ -3,6 +3,7 @@ loopback TCP in front of a fake desk."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -163,6 +164,18 @@ def test_agent_sees_crm_outage_and_several_matches(web_page: Page, served: Serve
     expect(web_page.locator("#pop-matches button")).to_have_count(2)
     expect(web_page.locator("#pop-no-customer")).to_be_visible()
     # Picking one asks the server (tests/browser/test_agent_pop_crm.py, over a CRM).
+    expect(web_page.get_by_test_id("pop-match-0")).to_be_enabled()
+
+    # Customers only the external CRM holds are shown but cannot be attached here.
+    external = [
+        {"id": None, "external_id": "CRM-77", "name": "Sam Lee", "tier": "gold"},
+        {"id": None, "external_id": "CRM-78", "name": "Sam Leigh", "tier": "bronze"},
+    ]
+    pop = {**pop, "call_id": "c3", "matches": external, "crm_source": "external"}
+    push(served, 7, {"type": "pop", "call_id": "c3", "pop": pop})
+    expect(web_page.get_by_test_id("pop-match-1")).to_have_text("Sam Leigh \u00b7 bronze")
+    expect(web_page.get_by_test_id("pop-match-0")).to_be_disabled()
+    expect(web_page.get_by_test_id("pop-match-0")).to_have_attribute("title", re.compile("CRM-77"))
 
 
 def test_an_unknown_caller_is_offered_as_a_new_contact(web_page: Page, served: Served) -> None:

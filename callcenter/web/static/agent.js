@@ -187,8 +187,16 @@
       const button = cc.el(
         "button",
         { type: "button", class: chosen ? "chosen" : "", "data-testid": `pop-match-${index}` },
-        label || `Customer ${match.id}`,
+        label || `Customer ${match.id ?? match.external_id}`,
       );
+      if (match.id == null) {
+        // Only the external CRM holds this customer: there is nothing here to
+        // attach the call to, so the agent opens the record in that CRM.
+        button.disabled = true;
+        button.title = `In the external CRM (${match.external_id || "no id"}): open it there`;
+        box.append(button);
+        return;
+      }
       button.addEventListener("click", async () => {
         // The server reads the picked customer's whole record and pushes the new pop.
         const result = await cc.api(`/api/calls/${encodeURIComponent(popCallId)}/customer`, {
