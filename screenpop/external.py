@@ -255,9 +255,7 @@ class ExternalCrm:
         return {
             "customer": card,
             "open_cases": self._items(record, "open_cases", self._case_fields),
-            "last_interactions": self._items(
-                record, "last_interactions", self._interaction_fields
-            ),
+            "last_interactions": self._items(record, "last_interactions", self._interaction_fields),
         }
 
     def _items(
