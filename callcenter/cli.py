@@ -479,6 +479,29 @@ def bench_recordings(
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
+@bench.command("pop")
+def bench_pop(
+    as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
+    clients: Annotated[int, typer.Option(min=1, help="agent pages (websocket clients)")] = 2000,
+    rate: Annotated[float, typer.Option(min=0.1, help="pops offered per second")] = 200.0,
+    seconds: Annotated[float, typer.Option(min=0.1, help="seconds of offers per run")] = 10.0,
+    slow_share: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="share of clients that stop reading")
+    ] = 0.01,
+    seed: Annotated[int, typer.Option(help="seed of the offer order and the slow clients")] = 1,
+) -> None:
+    """Screen pops from the offer to N real websocket clients on loopback (p50/p99 ms),
+    and with a share of the clients not reading, as JSON."""
+    from callcenter.bench.pop import run, table
+
+    result = run(clients=clients, rate=rate, seconds=seconds, slow_share=slow_share, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(table(result))
+        typer.echo(json.dumps(result, indent=2))
+
+
 @bench.command("whatif")
 def bench_whatif(
     as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
