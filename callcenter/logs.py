@@ -1,8 +1,13 @@
-"""structlog set-up: console lines for people, JSON lines for log collectors."""
+"""structlog set-up: console lines for people, JSON lines for log collectors.
+
+Logs go to stderr, like uvicorn's: stdout belongs to what a command prints
+(``callcenter bench ... --json`` is read by scripts), so a log line must never
+land in the middle of it."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 import structlog
 
@@ -23,5 +28,6 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )

@@ -17,7 +17,7 @@ def test_bench_codec_reads_every_frame_of_the_captures_and_prints_json() -> None
         app, ["bench", "codec", "--captures", str(CAPTURES), "--min-events", "1000"]
     )
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
+    figures = json.loads(result.stdout)
     one_copy = sum(
         p.read_bytes().count(b"\r\n\r\n") for p in CAPTURES.glob("*.ami")
     )  # every frame ends with a blank line

@@ -171,7 +171,7 @@ def test_the_command_prints_one_json_object() -> None:
     result = CliRunner().invoke(app, ["bench", "ingest", "--json", "--events", "1000"])
     assert result.exit_code == 0, result.output
     assert result.output.count("\n") == 1
-    figures = json.loads(result.output)
+    figures = json.loads(result.stdout)
     assert set(FIGURES) <= set(figures) and figures["events"] >= 1000
 
 

@@ -19,7 +19,7 @@ def test_bench_pop_delivers_every_pop_to_the_reading_clients_and_prints_json() -
          "--slow-share", "0.25"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
+    figures = json.loads(result.stdout)
     assert figures["clients"] == 12 and figures["connect_failures"] == 0
     # Every pop reached its page, in both runs; nobody reading was closed.
     assert figures["received"] == figures["sent"] == 24

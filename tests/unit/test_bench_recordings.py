@@ -15,7 +15,7 @@ def test_bench_recordings_keeps_every_call_and_prints_json() -> None:
         app, ["bench", "recordings", "--json", "--calls", "3", "--minutes", "0.2"]
     )
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
+    figures = json.loads(result.stdout)
     assert figures["calls"] == 3 and figures["encrypted"] is True
     for step in ("join", "encrypt_and_store", "read_and_decrypt"):
         assert figures[step]["max_ms"] >= figures[step]["p50_ms"] > 0
