@@ -12,6 +12,28 @@ import sys
 import structlog
 
 
+class CurrentStderrLogger(structlog.PrintLogger):
+    """Prints each line to ``sys.stderr`` as it is when the line is written.
+
+    structlog's own factory keeps the stream it was given: a logger configured
+    while a CLI runner (or a test) had swapped stderr would keep writing to that
+    stream after it is closed, and every later log line would raise."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.__stderr__)
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+def stderr_logger(*_args: object) -> CurrentStderrLogger:
+    return CurrentStderrLogger()
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     logging.basicConfig(format="%(message)s", level=level.upper())
     renderer: structlog.typing.Processor = (
@@ -28,6 +50,6 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=stderr_logger,
         cache_logger_on_first_use=True,
     )

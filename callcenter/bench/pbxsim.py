@@ -23,7 +23,6 @@ import logging
 import multiprocessing
 import pstats
 import resource
-import sys
 import time
 from collections import deque
 from multiprocessing.connection import Connection
@@ -34,6 +33,7 @@ import structlog
 from callcenter.ami import actions
 from callcenter.ami.codec import AmiCodec, encode_action
 from callcenter.ami.message import Message
+from callcenter.logs import stderr_logger
 from callcenter.pbxsim.scenario import AgentGroup, LogNormal, Scenario, Uniform, fixed
 from callcenter.pbxsim.server import PbxSimulator
 from callcenter.pbxsim.traffic import CallerGenerator, PhonePlan
@@ -76,7 +76,7 @@ def _simulator_process(conn: Connection, scenario_json: str, profile: bool) -> N
     # warnings only.
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=stderr_logger,
     )
     scenario = Scenario.model_validate_json(scenario_json)
     profiler = cProfile.Profile() if profile else None

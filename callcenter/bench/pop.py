@@ -57,7 +57,6 @@ import random
 import resource
 import secrets
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -65,6 +64,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, cast
+
+from callcenter.logs import stderr_logger
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -209,7 +210,7 @@ def _quiet_logs() -> Iterator[None]:
     before = structlog.get_config()
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=stderr_logger,
     )
     try:
         yield
