@@ -256,6 +256,8 @@ class QueueStatsView:
     oldest_enqueued_at: float | None = None
     #: the queue's service-level threshold, seconds
     service_level_s: float = 20.0
+    #: the share to answer within ``service_level_s`` (the queue's target)
+    service_level_target: float = 0.8
     service_level: float | None = None
     asa_s: float | None = None
     abandon_rate: float | None = None

@@ -312,6 +312,7 @@ def create_app(settings: Settings) -> FastAPI:
         recordings=store,
         desktop_grace_s=settings.desktop_grace_s,
         default_region=settings.default_region,
+        reports=settings.reports,
     )
     app.state.runtime = runtime
     return app

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -165,6 +166,45 @@ class RecordingSettings(BaseModel):
         return key
 
 
+class ReportSettings(BaseModel):
+    """How the reports and the wallboard count (the ``[reports]`` table).
+
+    The definitions these feed are written in ``docs/reports.md``.
+    """
+
+    #: the center's IANA time zone: "today", hours and days are local to it
+    timezone: str = "UTC"
+    #: the sliding window of the real-time figures
+    window_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    #: callers who hung up within this many seconds are short abandons
+    short_abandon_s: float = Field(default=5.0, ge=0, le=600)
+    #: leave short abandons out of the abandon rate and SL2 (a misdial is not a lost customer)
+    exclude_short_abandons: bool = True
+    #: which service level the wallboard shows: "sl" (answered within the threshold
+    #: / answered, Asterisk's) or "sl2" (answered within / answered + abandoned)
+    wallboard_service_level: Literal["sl", "sl2"] = "sl"
+    #: a contact is resolved at first contact when the customer does not come back
+    #: within this many days, on any channel
+    fcr_days: int = Field(default=7, ge=1, le=90)
+    #: a valuable customer is dormant after this many days with no contact
+    dormant_days: int = Field(default=365, ge=1, le=3650)
+    #: lifetime value from which a customer counts as valuable
+    dormant_min_lifetime_value: Decimal = Field(default=Decimal("5000"), ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r} (an IANA name, e.g. Europe/Paris)"
+            ) from None
+        return name
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CALLCENTER_", env_nested_delimiter="__", extra="ignore"
@@ -193,6 +233,7 @@ class Settings(BaseSettings):
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     #: the external HTTP CRM the pop asks first (none by default: local CRM only)
     crm: ExternalCrmSettings = Field(default_factory=ExternalCrmSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -221,6 +221,9 @@ class QueueRule(BaseModel):
     overflow: Target | None = None
     #: answered within this many seconds counts toward the service level
     service_level_s: Seconds = 20.0
+    #: the share of calls to answer within ``service_level_s`` (80/20 is the
+    #: classic target): staffing (Erlang C) counts the agents needed to meet it
+    service_level_target: float = Field(default=0.8, gt=0, lt=1)
     #: None: always open
     hours: Hours | None = None
     closed_action: Target = Target(kind="voicemail")

@@ -18,6 +18,7 @@ from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.supervision import SupervisionAudit
 from callcenter.db.users import make_authenticator
 from callcenter.ports import AgentView, Principal
+from callcenter.settings import ReportSettings
 from callcenter.web import Hub, create_web_app
 from callcenter.web.auth import Sessions
 from tests.web_fakes import FakeDesk
@@ -26,7 +27,9 @@ SECRET = "app-over-db-secret-0123456789"
 NOW = 1_700_000_000.0
 
 
-def build_app_over_db(url: str, desk: FakeDesk | None = None) -> FastAPI:
+def build_app_over_db(
+    url: str, desk: FakeDesk | None = None, *, reports: ReportSettings | None = None
+) -> FastAPI:
     """The app on ``url`` (migrated already). The default desk has agent 1
     Ready, so an agent principal linked to agent 1 has a live view."""
     engine = make_engine(url)
@@ -52,6 +55,7 @@ def build_app_over_db(url: str, desk: FakeDesk | None = None) -> FastAPI:
         audit=AuditTrail(sessions),
         supervision_log=SupervisionAudit(sessions),
         lifespan=lifespan,
+        reports=reports,
     )
 
 

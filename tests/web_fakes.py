@@ -19,6 +19,7 @@ from callcenter.ports import (
     AgentView,
     CallControlError,
     Principal,
+    QueueStatsView,
     SupervisionEvent,
     SupervisionMode,
     SupervisionRefused,
@@ -49,6 +50,8 @@ class FakeDesk:
         self.now = time.time() if now is None else now
         self.agents = {agent.agent_id: agent for agent in agents}
         self.waiting = list(waiting)
+        #: the queues' wallboard figures (thresholds and targets the reports use)
+        self.queues: list[QueueStatsView] = []
         self.pops: dict[int, dict[str, Any]] = {}
         self.routings: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[int, AgentState, str | None]] = []
@@ -89,7 +92,9 @@ class FakeDesk:
         return self.agents[agent_id]
 
     def wallboard(self) -> Wallboard:
-        return Wallboard(list(self.waiting), list(self.agents.values()), at=self.now)
+        return Wallboard(
+            list(self.waiting), list(self.agents.values()), list(self.queues), at=self.now
+        )
 
     def current_pop(self, agent_id: int) -> dict[str, Any] | None:
         return self.pops.get(agent_id)

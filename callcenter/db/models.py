@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -300,6 +301,8 @@ class Interaction(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     #: the call this contact was (wrap-up finds its entry by it)
     call_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: the post-call survey's 1-5 score, when this interaction is a call that had one
+    csat_score: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class CallRecord(Base):
@@ -328,6 +331,8 @@ class CallRecord(Base):
     #: the agent's wrap-up (also on the customer's history when the caller is known)
     disposition: Mapped[str | None] = mapped_column(String(64), index=True)
     wrap_up_notes: Mapped[str | None] = mapped_column(Text)
+    #: the caller's 1-5 answer to the post-call survey (None: no survey, no answer)
+    csat_score: Mapped[int | None] = mapped_column(SmallInteger)
 
     offers: Mapped[list[CallOffer]] = relationship(lazy="selectin", order_by="CallOffer.offered_at")
 

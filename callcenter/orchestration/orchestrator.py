@@ -1874,6 +1874,7 @@ class Orchestrator:
                     waiting=len(here),
                     oldest_enqueued_at=min((c.enqueued_at for c in here), default=None),
                     service_level_s=rule.service_level_s if rule is not None else 20.0,
+                    service_level_target=rule.service_level_target if rule is not None else 0.8,
                     service_level=figures.service_level,
                     asa_s=figures.asa_s,
                     abandon_rate=figures.abandon_rate,

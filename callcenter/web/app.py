@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from callcenter.db.audit import AuditTrail
 from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
+from callcenter.settings import ReportSettings
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
 from callcenter.web.desktop_presence import DesktopPresence
@@ -33,6 +34,7 @@ from callcenter.web.routes_health import health_router
 from callcenter.web.routes_history import history_router
 from callcenter.web.routes_pages import STATIC_DIR, pages_router
 from callcenter.web.routes_recordings import recordings_router
+from callcenter.web.routes_reports import reports_router
 from callcenter.web.routes_rules import rules_router
 from callcenter.web.routes_ws import ws_router
 from callcenter.web.security_headers import SecurityHeaders
@@ -67,6 +69,7 @@ def create_web_app(
     recordings: RecordingStore | None = None,
     desktop_grace_s: float | None = 60.0,
     default_region: str = "US",
+    reports: ReportSettings | None = None,
 ) -> FastAPI:
     context = WebContext(
         desk=desk,
@@ -83,6 +86,7 @@ def create_web_app(
         recordings=recordings,
         presence=None if desktop_grace_s is None else DesktopPresence(desk, desktop_grace_s),
         default_region=default_region,
+        reports=reports or ReportSettings(),
     )
     app = FastAPI(
         title="callcenter",
@@ -107,6 +111,7 @@ def create_web_app(
     app.include_router(codes_router())
     app.include_router(history_router())
     app.include_router(recordings_router())
+    app.include_router(reports_router())
     app.include_router(docs_router())
     app.include_router(ws_router())
     app.include_router(pages_router())

@@ -8,7 +8,7 @@ before ``create_web_app`` runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from starlette.requests import HTTPConnection
@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 from callcenter.db.audit import AuditTrail
 from callcenter.db.session import Sessions as Database
 from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
+from callcenter.settings import ReportSettings
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.desktop_presence import DesktopPresence
 from callcenter.web.hub import Hub
@@ -50,6 +51,8 @@ class WebContext:
     presence: DesktopPresence | None = None
     #: the region caller numbers not in E.164 are read in (a contact created from a pop)
     default_region: str = "US"
+    #: how the reports count (time zone, window, short abandons...)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

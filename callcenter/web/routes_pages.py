@@ -26,6 +26,7 @@ def pages_router() -> APIRouter:
     router.add_api_route("/agent", agent_page, methods=["GET"])
     router.add_api_route("/wallboard", wallboard_page, methods=["GET"])
     router.add_api_route("/admin", admin_page, methods=["GET"])
+    router.add_api_route("/reports", reports_page, methods=["GET"])
     return router
 
 
@@ -47,6 +48,10 @@ async def wallboard_page(request: Request) -> Response:
 
 async def admin_page(request: Request) -> Response:
     return _guarded_page(request, "admin.html", (Role.ADMIN,))
+
+
+async def reports_page(request: Request) -> Response:
+    return _guarded_page(request, "reports.html", (Role.SUPERVISOR, Role.ADMIN))
 
 
 def _guarded_page(request: Request, name: str, roles: tuple[Role, ...]) -> Response:

@@ -85,6 +85,7 @@ def _queue_stats_json(stats: QueueStatsView, at: float) -> dict[str, Any]:
             _elapsed(stats.oldest_enqueued_at, at) if stats.oldest_enqueued_at is not None else 0.0
         ),
         "service_level_s": stats.service_level_s,
+        "service_level_target": stats.service_level_target,
         "service_level": _rounded(stats.service_level),
         "asa_s": _rounded(stats.asa_s),
         "abandon_rate": _rounded(stats.abandon_rate),

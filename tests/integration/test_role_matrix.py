@@ -127,6 +127,11 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/rules/versions/{version}/rollback"): ADMINS,
     ("GET", "/api/rules/diff"): ADMINS,
     ("POST", "/api/rules/what-if"): ADMINS,
+    # supervisors see their own queues' figures (tests/integration/test_reports_api.py)
+    **{
+        ("GET", f"/api/reports/{report}"): SUPERVISORS
+        for report in ("realtime", "history", "agents", "fcr", "seats", "dormant")
+    },
 }
 
 #: websocket path -> who may open it

@@ -1,7 +1,7 @@
 "use strict";
 
 /* The queue settings an admin changes most (skills, strategy, priority, ring
-   time, wrap-up, service-level threshold, max wait and where the call goes
+   time, wrap-up, service-level threshold and target, max wait and where the call goes
    then), as a form over the rules document. The JSON beside it stays the one
    document: every input writes into it, every edit of it redraws the form, so
    nothing can drift between the two. The server's validation errors
@@ -18,6 +18,7 @@ const rulesForm = (() => {
     ["ring_timeout_s", "Ring (s)", String, number],
     ["wrap_up_s", "Wrap-up (s)", String, (text) => (text.trim() === "" ? 0 : Number(text))],
     ["service_level_s", "SL threshold (s)", String, number],
+    ["service_level_target", "SL target (0-1)", (v) => (v === undefined ? "0.8" : String(v)), (text) => (text.trim() === "" ? 0.8 : Number(text))],
     ["max_wait_s", "Max wait (s)", (v) => (v === null || v === undefined ? "" : String(v)), number],
     ["overflow", "Then", targetText, (text) => (text.trim() === "" ? null : text.trim())],
   ];
