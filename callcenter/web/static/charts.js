@@ -37,6 +37,13 @@ const ccCharts = (() => {
     }
   }
 
+  /* A round top for the axis: counts get whole-number ticks at 0, half, top. */
+  function niceTop(largest) {
+    if (largest <= 2) return 2;
+    const step = 10 ** Math.floor(Math.log10(largest));
+    return Math.ceil(largest / step / 2) * 2 * step;
+  }
+
   /* Fewer labels than bars when they would overlap. */
   function labelEvery(count) {
     return Math.max(1, Math.ceil(count / 12));
@@ -46,7 +53,7 @@ const ccCharts = (() => {
   function bars(title, rows, series, { format = (v) => String(Math.round(v)), max, target } = {}) {
     const svg = frame(title);
     const totals = rows.map((row) => row.values.reduce((sum, v) => sum + (v || 0), 0));
-    const top = max !== undefined ? max : Math.max(1, ...totals);
+    const top = max !== undefined ? max : niceTop(Math.max(0, ...totals));
     axis(svg, top, format);
     const plotW = WIDTH - PAD.left - PAD.right;
     const plotH = HEIGHT - PAD.top - PAD.bottom;
@@ -87,7 +94,7 @@ const ccCharts = (() => {
   /* points: [{label, value}] */
   function line(title, points, { format = (v) => String(Math.round(v)), max } = {}) {
     const svg = frame(title);
-    const top = max !== undefined ? max : Math.max(1, ...points.map((p) => p.value || 0));
+    const top = max !== undefined ? max : niceTop(Math.max(0, ...points.map((p) => p.value || 0)));
     axis(svg, top, format);
     const plotW = WIDTH - PAD.left - PAD.right;
     const plotH = HEIGHT - PAD.top - PAD.bottom;

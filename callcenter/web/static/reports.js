@@ -26,7 +26,7 @@
   }
 
   function shortKey(key, groupBy) {
-    if (groupBy === "hour") return key.slice(11, 16) === "00:00" ? key.slice(5, 16) : key.slice(11, 16);
+    if (groupBy === "hour") return key.slice(11, 16);
     if (groupBy === "day") return key.slice(5);
     return key;
   }
@@ -106,7 +106,11 @@
   }
 
   function renderSeats(data) {
-    const points = data.samples.map((s) => ({ label: s.at.slice(5, 16).replace("T", " "), value: s.logged_in }));
+    const oneDay = data.daily_peaks.length <= 1;
+    const points = data.samples.map((s) => ({
+      label: oneDay ? s.at.slice(11, 16) : s.at.slice(5, 10),
+      value: s.logged_in,
+    }));
     $("chart-seats").replaceChildren(ccCharts.line("Agents logged in", points));
     $("seat-rows").replaceChildren(
       ...data.daily_peaks.map((p) =>
