@@ -24,14 +24,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("call_records") as batch:
-        batch.add_column(sa.Column("csat_score", sa.SmallInteger(), nullable=True))
-    with op.batch_alter_table("interactions") as batch:
-        batch.add_column(sa.Column("csat_score", sa.SmallInteger(), nullable=True))
+    # Plain ADD/DROP COLUMN, not a batch copy: on SQLite a copied call_records
+    # would be dropped under foreign_keys=ON while legs and events point at it.
+    op.add_column("call_records", sa.Column("csat_score", sa.SmallInteger(), nullable=True))
+    op.add_column("interactions", sa.Column("csat_score", sa.SmallInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("interactions") as batch:
-        batch.drop_column("csat_score")
-    with op.batch_alter_table("call_records") as batch:
-        batch.drop_column("csat_score")
+    op.drop_column("interactions", "csat_score")
+    op.drop_column("call_records", "csat_score")
