@@ -6,7 +6,7 @@ agent name ever becomes a label, so the endpoint exposes no customer data.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 AMI_QUEUE_DEPTH = Gauge(
     "callcenter_ami_event_queue_depth",
@@ -39,4 +39,34 @@ HISTORY_RETRIES = Counter(
 HISTORY_FAILED = Counter(
     "callcenter_history_writes_failed_total",
     "Call-history writes refused by the database for good (logged, not retried).",
+)
+AMI_EVENT_LAG = Histogram(
+    "callcenter_ami_event_lag_seconds",
+    "From an AMI event read off the socket to the call tracker applying it: how far the "
+    "listener runs behind the PBX.",
+    ["pbx"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+ROUTING_DECISIONS = Counter(
+    "callcenter_routing_decisions_total",
+    "Decisions the router made: offer to an agent, overflow to another target, or a closed "
+    "queue's action.",
+    ["kind"],
+)
+ROUTING_LATENCY = Histogram(
+    "callcenter_routing_seconds",
+    "Time the router took to answer one input (a call arriving, an agent freed, a tick).",
+    ["input"],
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+)
+OFFERS = Counter(
+    "callcenter_offers_total",
+    "Offers to agents by how they ended (answered, noanswer, busy, rejected, canceled, ...), "
+    "counted once when the result is stored.",
+    ["outcome"],
+)
+WEBSOCKET_CLIENTS = Gauge(
+    "callcenter_websocket_clients",
+    "Browsers connected now, by page (agent desktop, supervisor wallboard).",
+    ["kind"],
 )

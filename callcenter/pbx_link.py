@@ -93,6 +93,7 @@ class PbxLink:
         self._applied = metrics.AMI_EVENTS.labels(pbx=self.name)
         self._malformed = metrics.AMI_MALFORMED.labels(pbx=self.name)
         self._up = metrics.AMI_CONNECTED.labels(pbx=self.name)
+        self._lag = metrics.AMI_EVENT_LAG.labels(pbx=self.name)
         self._client = AmiClient(
             settings,
             self._on_message,
@@ -227,6 +228,7 @@ class PbxLink:
             msg, at = item
             events = self.tracker.feed(msg, at)
             self._applied.inc()
+            self._lag.observe(max(0.0, self._clock() - at))
         elif isinstance(item, _Disconnected):
             self.tracker.connection_lost()
             events = [LinkDown(self.name, item.at)]

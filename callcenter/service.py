@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +29,7 @@ from callcenter.db.routing_rules import live_rules_or_default
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.supervision import SupervisionAudit
 from callcenter.db.users import make_authenticator
+from callcenter.live_metrics import LiveCallCenterCollector
 from callcenter.orchestration.dialing import DialPlan
 from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.pbx_link import PbxLink
@@ -252,6 +254,9 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(orchestrator.stop)
             desk.target = orchestrator
             runtime.orchestrator = orchestrator
+            live_figures = LiveCallCenterCollector(orchestrator.wallboard)
+            REGISTRY.register(live_figures)
+            stack.callback(REGISTRY.unregister, live_figures)
             runtime.links = links
 
             for link in links.values():

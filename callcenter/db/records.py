@@ -27,6 +27,7 @@ from callcenter.db.models import (
     Interaction,
 )
 from callcenter.db.session import Sessions
+from callcenter.metrics import OFFERS
 from callcenter.orchestration.ports import LegKind, OpenCall
 
 log = structlog.get_logger(__name__)
@@ -169,6 +170,11 @@ class CallRecorder:
             if offer is not None and offer.result is None:
                 offer.result = result
                 offer.ended_at = at
+                counted = True
+            else:
+                counted = False
+        if counted:  # once the result is stored, so a retried write counts once
+            OFFERS.labels(outcome=result).inc()
 
     async def call_answered(
         self, call_id: str, agent_id: int, agent_target: str, at: datetime

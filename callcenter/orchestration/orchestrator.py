@@ -46,6 +46,7 @@ from typing import Any, Final
 import structlog
 
 from agents import BUSY, AgentProfile, AgentState, InvalidTransition, transition
+from callcenter import metrics
 from callcenter.ami import events as ev
 from callcenter.orchestration.alarm import Alarm
 from callcenter.orchestration.call_control import (
@@ -212,7 +213,7 @@ class Orchestrator:
             agent.reason = reason if state == AgentState.NOT_READY else None
             facts = agent_facts(agent, _utc(since).date())
             if state == AgentState.READY:
-                self._apply(self._router.agent_available(facts, self._clock()))
+                self._decide(self._router.agent_available, facts, self._clock())
             return
         self._resuming.add(agent.profile.agent_id)
         self._set_state(agent, AgentState.NOT_READY, RESUMING, self._clock())
@@ -351,7 +352,7 @@ class Orchestrator:
             call.held = True
             return
         call.held = False
-        self._apply(self._router.call_arrived(waiting_call(call), at))
+        self._decide(self._router.call_arrived, waiting_call(call), at)
         if call.phase == "waiting" and call.redirected_to is None and call.admitted_at is None:
             call.admitted_at = at
 
@@ -364,7 +365,7 @@ class Orchestrator:
         self._resyncs.pop(event.pbx, None)
         for call in list(self._calls.values()):
             if call.pbx == event.pbx and call.phase == "waiting" and not call.caller_gone:
-                self._apply(self._router.call_left(call.call_id, event.at))
+                self._decide(self._router.call_left, call.call_id, event.at)
                 call.held = True
         log.warning("PBX link down: its calls are held", pbx=event.pbx)
 
@@ -506,7 +507,7 @@ class Orchestrator:
         agent = self._agents[call.agent_id]
         agent.missed = 0
         self._set_state(agent, AgentState.ON_CALL, None, at)
-        self._apply(self._router.call_left(call.call_id, at))
+        self._decide(self._router.call_left, call.call_id, at)
         target = call.lines.get(leg_id, agent.profile.dial_string)
         self._leg_talking(leg_id, at)
         self._event(call, "answered", at, agent_id=agent.profile.agent_id, leg_id=leg_id)
@@ -547,7 +548,7 @@ class Orchestrator:
             return None
         if call.phase != "waiting" or call.leg_id is not None:
             return None
-        self._apply(self._router.call_left(call.call_id, self._clock()))
+        self._decide(self._router.call_left, call.call_id, self._clock())
         self._resuming.discard(agent.profile.agent_id)
         call.held = False
         self._bind_leg(call, agent, leg_id)
@@ -598,7 +599,7 @@ class Orchestrator:
         if not call.caller_gone:
             call.phase = "waiting"
             if call.pbx in self._out_of_step:
-                self._apply(self._router.call_left(call.call_id, at))
+                self._decide(self._router.call_left, call.call_id, at)
                 call.held = True
             elif call.direct or reason in NOT_THE_AGENTS_FAULT:
                 # A transfer to this agent failed (the router never held the
@@ -606,12 +607,12 @@ class Orchestrator:
                 # may be offered it again): it joins its queue afresh, still at
                 # its original place.
                 call.direct = False
-                self._apply(self._router.call_left(call.call_id, at))
+                self._decide(self._router.call_left, call.call_id, at)
                 self._route(call, at)
             else:
-                self._apply(self._router.offer_failed(call.call_id, at))
+                self._decide(self._router.offer_failed, call.call_id, at)
         else:
-            self._apply(self._router.call_left(call.call_id, at))
+            self._decide(self._router.call_left, call.call_id, at)
         if reason == LOST:
             # Its call vanished in an outage, but the agent's leg may still ring.
             self._free_after_hangup(call.pbx, leg_id, agent)
@@ -636,7 +637,7 @@ class Orchestrator:
             self._caller_left_for_callback(call, event.at)
             return
         call.caller_gone = True
-        self._apply(self._router.call_left(call.call_id, event.at))
+        self._decide(self._router.call_left, call.call_id, event.at)
         if call.phase == "ringing" and call.leg_id is not None:
             self._spawn(self._hangup_leg(call, call.leg_id))
         if call.party is not None and (call.in_conference or call.party.answered_at is None):
@@ -669,7 +670,7 @@ class Orchestrator:
             # The caller's channels are gone; the call waits on without them.
             self._by_linkedid.pop((call.pbx, event.linkedid), None)
             return
-        self._apply(self._router.call_left(call.call_id, event.at))
+        self._decide(self._router.call_left, call.call_id, event.at)
         if call.leg_id is not None and call.phase == "ringing":
             # An offer still open when the call is over (the agent picked up to a
             # caller already gone, say) ends with the call; the first result wins.
@@ -791,21 +792,32 @@ class Orchestrator:
 
     # -- routing decisions --------------------------------------------------
 
+    def _decide(self, step: Callable[..., Round], *args: Any) -> None:
+        """Ask the router (``step`` is one of its inputs) and carry out its answer.
+        Timed here, not in the router, so the router core stays free of clocks."""
+        started = time.perf_counter()
+        result = step(*args)
+        metrics.ROUTING_LATENCY.labels(input=step.__name__).observe(time.perf_counter() - started)
+        self._apply(result)
+
     def _apply(self, result: Round) -> None:
         for decision in result.decisions:
             match decision:
                 case Offer():
+                    metrics.ROUTING_DECISIONS.labels(kind="offer").inc()
                     self._make_offer(decision)
                 case Overflow():
+                    metrics.ROUTING_DECISIONS.labels(kind="overflow").inc()
                     self._send_elsewhere(decision.call_id, decision.target, decision.explanation)
                 case Closed():
+                    metrics.ROUTING_DECISIONS.labels(kind="closed").inc()
                     self._send_elsewhere(decision.call_id, decision.action, decision.explanation)
         self._alarm.set(result.wake_at)
 
     def tick(self) -> None:
         """The router's deadline came: steps, known-agent windows, max waits."""
         try:
-            self._apply(self._router.tick(self._clock()))
+            self._decide(self._router.tick, self._clock())
         except Exception:
             log.exception("routing tick failed")
 
@@ -1050,7 +1062,7 @@ class Orchestrator:
         call.leg_id = call.agent_id = None
         agent.call_id = None
         call.phase = "waiting"
-        self._apply(self._router.call_left(call.call_id, at))
+        self._decide(self._router.call_left, call.call_id, at)
         self._notifier.to_agent(
             agent.profile.agent_id, {"type": "pop_withdrawn", "call_id": call.call_id}
         )
@@ -1730,11 +1742,11 @@ class Orchestrator:
         )
         facts = agent_facts(agent, _utc(at).date())
         if state == AgentState.READY:
-            self._apply(self._router.agent_available(facts, at))
+            self._decide(self._router.agent_available, facts, at)
         elif state in BUSY:
-            self._apply(self._router.agent_busy(facts, at))
+            self._decide(self._router.agent_busy, facts, at)
         else:
-            self._apply(self._router.agent_away(agent.profile.agent_id, at))
+            self._decide(self._router.agent_away, agent.profile.agent_id, at)
 
     @staticmethod
     def _count_busy_time(
@@ -1761,7 +1773,7 @@ class Orchestrator:
         """Publish new rules to the live router: callers already waiting are
         re-evaluated under them at once. Raises ``routing.RulesRefused`` when
         they would strand callers (a queue with callers in it removed)."""
-        self._apply(self._router.replace_rules(rules, self._clock()))
+        self._decide(self._router.replace_rules, rules, self._clock())
         self._rules_version = version
         log.info("routing rules applied", version=version)
 
@@ -1783,9 +1795,9 @@ class Orchestrator:
         now = self._clock()
         facts = agent_facts(agent, _utc(now).date())
         if self._router.is_available(profile.agent_id):
-            self._apply(self._router.agent_available(facts, now))
+            self._decide(self._router.agent_available, facts, now)
         elif agent.state in BUSY:
-            self._apply(self._router.agent_busy(facts, now))
+            self._decide(self._router.agent_busy, facts, now)
         log.info("agent profile changed", agent_id=profile.agent_id)
 
     def remove_agent(self, agent_id: int) -> None:

@@ -24,6 +24,7 @@ import structlog
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from callcenter.metrics import WEBSOCKET_CLIENTS
 from callcenter.ports import Principal, Role
 from callcenter.web.context import web_context
 from callcenter.web.guards import has_any_role, origin_allowed, principal_of
@@ -93,7 +94,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         if context.presence is not None:
             context.presence.opened(agent_id)
         try:
-            await _relay(websocket, subscription)
+            await _relay(websocket, subscription, "agent")
         finally:
             if context.presence is not None:
                 context.presence.closed(agent_id)
@@ -112,7 +113,7 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         await websocket.accept()
         board = wallboard_json(context.desk.wallboard())
         await websocket.send_text(encode({"type": "wallboard", **board}))
-        await _relay(websocket, subscription)
+        await _relay(websocket, subscription, "wallboard")
 
 
 async def _scoped_wallboard(websocket: WebSocket, principal: Principal) -> None:
@@ -131,7 +132,7 @@ async def _scoped_wallboard(websocket: WebSocket, principal: Principal) -> None:
 
     feeding = asyncio.create_task(feed(), name="scoped-wallboard")
     try:
-        await _relay(websocket, subscription)
+        await _relay(websocket, subscription, "wallboard")
     finally:
         feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
@@ -152,7 +153,11 @@ async def _admit(websocket: WebSocket, roles: tuple[Role, ...]) -> Principal | N
     return principal
 
 
-async def _relay(websocket: WebSocket, subscription: Subscription) -> None:
+async def _relay(websocket: WebSocket, subscription: Subscription, kind: str) -> None:
+    """Carry pushes to the browser and its pings back until one side stops;
+    counted in ``callcenter_websocket_clients`` by page ``kind`` meanwhile."""
+    clients = WEBSOCKET_CLIENTS.labels(kind=kind)
+    clients.inc()
     writer = asyncio.create_task(_write(websocket, subscription))
     reader = asyncio.create_task(_read(websocket, subscription))
     try:
@@ -161,6 +166,7 @@ async def _relay(websocket: WebSocket, subscription: Subscription) -> None:
         # Also when the server shuts down and cancels this handler mid-wait.
         writer.cancel()
         reader.cancel()
+        clients.dec()
     # asyncio.wait, not gather: should this handler be cancelled meanwhile, the
     # CancelledError raised is its own, which the server's cancel scope expects.
     await asyncio.wait({writer, reader})
