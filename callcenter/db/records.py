@@ -167,13 +167,11 @@ class CallRecorder:
         """The first result wins: an answered leg that later hangs up stays answered."""
         async with self._sessions.begin() as session:
             offer = await _offer(session, leg_id)
-            if offer is not None and offer.result is None:
+            stored = offer is not None and offer.result is None
+            if offer is not None and stored:
                 offer.result = result
                 offer.ended_at = at
-                counted = True
-            else:
-                counted = False
-        if counted:  # once the result is stored, so a retried write counts once
+        if stored:  # counted once committed, so a retried write counts once
             OFFERS.labels(outcome=result).inc()
 
     async def call_answered(

@@ -14,15 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from agents import AgentState
-from callcenter.db.directory import load_agents, load_queues
+from callcenter.db.directory import load_agents
 from callcenter.db.models import CallRecord
 from callcenter.db.routing_rules import publish_rules
 from callcenter.db.session import make_engine, make_session_factory
-from callcenter.pbxsim import PbxSimulator, PhoneBehaviour
-from callcenter.service import create_app
-from callcenter.settings import Settings
 from routing import QueueRule, RoutingRules
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually
 from tests.integration.test_agent_socket_over_tcp import (  # noqa: F401 (fixture)
     ALICE,
     Served,
@@ -30,8 +27,8 @@ from tests.integration.test_agent_socket_over_tcp import (  # noqa: F401 (fixtur
     open_socket,
     served,
 )
+from tests.integration.test_routing_live import service_with_simulator
 
-SECRET = "callcenter-secret"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -65,55 +62,39 @@ async def test_a_routed_call_shows_in_the_metrics_as_it_waits_and_when_answered(
     sessions = make_session_factory(engine)
     rules = RoutingRules(queues=[QueueRule(name="sales", skills={"sales": 1})])
     await publish_rules(sessions, rules, author="test")
-    dids = {q.did: q.name for q in await load_queues(sessions) if q.did}
     agent = next(a for a in await load_agents(sessions) if a.skills.get("sales"))
-    sim = PbxSimulator(system_name="site-a", users={"callcenter": SECRET}, dids=dids, seed=1)
-    for each in await load_agents(sessions):
-        sim.add_phone(each.dial_string, PhoneBehaviour(answer_after_s=0.05))
-    await sim.start()
-    settings = Settings(
-        database_url=seeded_db_url,
-        http_port=free_port(),
-        pbx=[{"name": "site-a", "port": sim.port, "ping_interval_s": 0.5}],
-        simulator={"enabled": False},
-    )
-    app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            runtime = app.state.runtime
-            await runtime.links["site-a"].wait_in_step(10)
-            desk = runtime.orchestrator
-            before = await scrape(app)
-            assert value(before, "callcenter_ami_connected", pbx="site-a") == 1.0
-            assert value(before, "callcenter_calls_waiting", queue="sales") == 0.0
+    await engine.dispose()
+    async with service_with_simulator(seeded_db_url) as (app, sim, sessions):
+        runtime = app.state.runtime
+        desk = runtime.orchestrator
+        before = await scrape(app)
+        assert value(before, "callcenter_ami_connected", pbx="site-a") == 1.0
+        assert value(before, "callcenter_calls_waiting", queue="sales") == 0.0
 
-            linkedid = sim.place_call(queue="sales", caller_number="+12025550131", talk_s=0.3)
+        linkedid = sim.place_call(queue="sales", caller_number="+12025550131", talk_s=0.3)
 
-            async def waiting() -> bool:
-                return len(desk.wallboard().waiting) == 1
+        async def waiting() -> bool:
+            return len(desk.wallboard().waiting) == 1
 
-            await eventually(waiting, "the caller waits: nobody is Ready")
-            during = await scrape(app)
-            assert value(during, "callcenter_calls_waiting", queue="sales") == 1.0
-            assert value(during, "callcenter_longest_wait_seconds", queue="sales") >= 0.0
-            assert value(during, "callcenter_agents", state="ready") == 0.0
-            lag_count = "callcenter_ami_event_lag_seconds_count"
-            assert value(during, lag_count, pbx="site-a") > value(before, lag_count, pbx="site-a")
+        await eventually(waiting, "the caller waits: nobody is Ready")
+        during = await scrape(app)
+        assert value(during, "callcenter_calls_waiting", queue="sales") == 1.0
+        assert value(during, "callcenter_longest_wait_seconds", queue="sales") >= 0.0
+        assert value(during, "callcenter_agents", state="ready") == 0.0
+        lag_count = "callcenter_ami_event_lag_seconds_count"
+        assert value(during, lag_count, pbx="site-a") > value(before, lag_count, pbx="site-a")
 
-            await desk.set_agent_state(agent.agent_id, AgentState.READY)
+        await desk.set_agent_state(agent.agent_id, AgentState.READY)
 
-            async def ended() -> bool:
-                async with sessions() as session:
-                    query = select(CallRecord).where(CallRecord.linkedid == linkedid)
-                    row = await session.scalar(query)
-                return row is not None and row.ended_at is not None
+        async def ended() -> bool:
+            async with sessions() as session:
+                query = select(CallRecord).where(CallRecord.linkedid == linkedid)
+                row = await session.scalar(query)
+            return row is not None and row.ended_at is not None
 
-            await eventually(ended, "the call is answered, talked and hung up")
-            await desk.settle()
-            after = await scrape(app)
-    finally:
-        await sim.stop()
-        await engine.dispose()
+        await eventually(ended, "the call is answered, talked and hung up")
+        await desk.settle()
+        after = await scrape(app)
 
     assert value(after, "callcenter_calls_waiting", queue="sales") == 0.0
 

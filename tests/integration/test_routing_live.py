@@ -4,9 +4,11 @@ callers who are already waiting."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from agents import AgentState
@@ -30,7 +32,12 @@ def sales_only(minimum: int, **changes: Any) -> RoutingRules:
     return RoutingRules(queues=[QueueRule(name="sales", skills={"sales": minimum}, **changes)])
 
 
-async def run_service(db_url: str, scenario: Scenario) -> None:
+@asynccontextmanager
+async def service_with_simulator(
+    db_url: str,
+) -> AsyncIterator[tuple[FastAPI, PbxSimulator, Sessions]]:
+    """The real service against its own PBX simulator over TCP, every demo agent's
+    phone answering at once; yields once the AMI link is in step."""
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     dids = {q.did: q.name for q in await load_queues(sessions) if q.did}
@@ -48,14 +55,19 @@ async def run_service(db_url: str, scenario: Scenario) -> None:
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
-            runtime = app.state.runtime
-            await runtime.links["site-a"].wait_in_step(10)
-            await scenario(runtime, sim, sessions)
-            assert runtime.orchestrator is not None
-            await runtime.orchestrator.settle()
+            await app.state.runtime.links["site-a"].wait_in_step(10)
+            yield app, sim, sessions
     finally:
         await sim.stop()
         await engine.dispose()
+
+
+async def run_service(db_url: str, scenario: Scenario) -> None:
+    async with service_with_simulator(db_url) as (app, sim, sessions):
+        runtime = app.state.runtime
+        await scenario(runtime, sim, sessions)
+        assert runtime.orchestrator is not None
+        await runtime.orchestrator.settle()
 
 
 async def test_a_caller_past_max_wait_is_sent_to_voicemail(seeded_db_url: str) -> None:
