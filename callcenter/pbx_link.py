@@ -272,6 +272,7 @@ class PbxLink:
         confirm: bool = False,
         record: bool = False,
         recording_part: str = "",
+        survey: bool = False,
     ) -> None:
         headers = self._headers_to_send(
             lambda: actions.originate_agent_leg(
@@ -285,6 +286,7 @@ class PbxLink:
                 confirm=confirm,
                 record=record,
                 recording_part=recording_part,
+                survey=survey,
             )
         )
         await self._originate_announced(

@@ -236,6 +236,10 @@ class QueueRule(BaseModel):
     known_agent: KnownAgent | None = None
     #: None: the queue's calls are not recorded
     recording: Recording | None = None
+    #: after the agent hangs up, the caller is asked for a 1-5 score
+    #: (``[callcenter-survey]``); stored on the call and its history entry (CSAT).
+    #: Like ``recording``, read by the service, never by the router.
+    survey: bool = False
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:

@@ -33,11 +33,14 @@ CALLBACK_OUT_CONTEXT = "callcenter-callback-out"
 OUTBOUND_CONTEXT = "callcenter-outbound"
 #: set on an agent leg's channel, it sends the leg into the call's conference when
 #: its ``Bridge()`` returns instead of hanging it up (``callcenter-connect``)
+#: the post-call survey: the caller keys a 1-5 score, raised as a UserEvent
+SURVEY_CONTEXT = "callcenter-survey"
 AFTER_BRIDGE_VARIABLE = "CC_AFTER_BRIDGE"
 AFTER_BRIDGE_CONF = "conf"
 #: where ``redirect_caller`` may send an answered caller (the extension is ``s``,
 #: but ``outbound``'s is the number dialed)
 CALLER_DESTINATIONS = {
+    "survey": SURVEY_CONTEXT,
     "hold": WAIT_CONTEXT,
     "wait": WAIT_CONTEXT,
     "conference": CONF_CONTEXT,
@@ -146,6 +149,7 @@ def originate_agent_leg(
     record: bool = False,
     recording_part: str = "",
     confirm: bool = False,
+    survey: bool = False,
 ) -> Headers:
     """Headers of the Originate that rings an agent and bridges them to the caller.
 
@@ -158,7 +162,11 @@ def originate_agent_leg(
     ``confirm``: ``callcenter-connect`` first asks the far end to press 1
     (``CC_CONFIRM=1``), so that a voicemail answering an outside number is not
     taken for the agent; anything but 1 hangs the leg up. Only set when asked
-    for, so an offer without it is the captures' Originate, header for header."""
+    for, so an offer without it is the captures' Originate, header for header.
+
+    ``survey``: ``CC_SURVEY=1`` gives the leg's ``Bridge()`` the F option, so
+    that when the agent hangs up the caller goes on to ``[callcenter-survey]``
+    instead of being hung up. Only set when asked for, as ``confirm``."""
     _check("caller_channel", caller_channel, _CHANNEL, "not a channel name")
     return _leg_originate(
         leg_id=leg_id,
@@ -173,6 +181,7 @@ def originate_agent_leg(
             ("Variable", f"CC_RECORD={1 if record else 0}"),
             *_recording_part(record, recording_part),
             *([("Variable", "CC_CONFIRM=1")] if confirm else []),
+            *([("Variable", "CC_SURVEY=1")] if survey else []),
         ],
     )
 
@@ -258,11 +267,12 @@ def redirect_caller(*, caller_channel: str, destination: str, number: str = "") 
     """Headers of the Redirect that moves an answered caller: on hold or back to the
     queue (``callcenter-wait``), into its conference (``callcenter-conf``, whose
     name a ``set_call_id`` gave it first), or out to ``number`` on the trunk
-    (``callcenter-outbound``, the number as the extension). Only those four."""
+    (``callcenter-outbound``, the number as the extension), or to the post-call
+    survey (``callcenter-survey``, a caller its agents left). Only those five."""
     context = CALLER_DESTINATIONS.get(destination)
     if context is None:
         raise InvalidActionValue(
-            "destination", destination, "not hold, wait, conference or outbound"
+            "destination", destination, "not hold, wait, conference, outbound or survey"
         )
     exten = "s"
     if context == OUTBOUND_CONTEXT:

@@ -178,6 +178,18 @@ class CallbackRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """The caller of call ``linkedid`` keyed ``score`` (1-5) in the post-call
+    survey (``UserEvent: CallCenterSurvey`` from ``[callcenter-survey]``), after
+    its agent hung up; the caller hangs up next, which ends the call."""
+
+    pbx: str
+    linkedid: str
+    score: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerUnreached:
     """A callback's agent leg (``leg_id``, whose Linkedid is the attempt's) was
     answered by the agent, but the customer it then dialled never answered
@@ -204,4 +216,5 @@ DomainEvent = (
     | LinkResynced
     | CallbackRequested
     | CustomerUnreached
+    | SurveyAnswered
 )

@@ -38,6 +38,10 @@ Wire facts it relies on (see tests/fixtures/ami/README.md, proven on Asterisk 22
   ``UserEvent: CallCenterCallback`` (``Queue``, ``Number``) on the caller's
   channel, then hangs it up: the call ends on the PBX like any abandon, after a
   ``CallbackRequested`` that tells the orchestrator to keep its place.
+- After the agent hangs up, a caller of a queue with a survey goes on to
+  ``[callcenter-survey]`` (the agent leg's ``Bridge()`` has the F option), which
+  raises ``UserEvent: CallCenterSurvey`` (``Score``, 1-5) on the caller's
+  channel and hangs up: the call ends when the caller does, ended by the agent.
 - A callback attempt is an Originate of the agent's phone into
   ``callcenter-callback-out`` (announced with ``expect_callback_leg``): a call of
   its own, named by the leg (its Linkedid is the ChannelId). Once the agent
@@ -71,12 +75,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+import structlog
+
 from callcenter.ami import events as ev
 from callcenter.ami.channels import Channel, Channels
 from callcenter.ami.message import Message
 
+log = structlog.get_logger(__name__)
+
 ENQUEUE_USER_EVENT = "CallCenterEnqueue"
 CALLBACK_USER_EVENT = "CallCenterCallback"
+SURVEY_USER_EVENT = "CallCenterSurvey"
+#: what the survey asks for: one key, 1 (worst) to 5 (best)
+SURVEY_SCORES = frozenset({"1", "2", "3", "4", "5"})
 WAIT_CONTEXT = "callcenter-wait"
 #: a call's own ConfBridge, once an earlier run moved it there (hold, transfer)
 CONFERENCE_CONTEXT = "callcenter-conf"
@@ -981,6 +992,9 @@ class CallTracker:
         if name == CALLBACK_USER_EVENT:
             self._callback_requested(msg)
             return
+        if name == SURVEY_USER_EVENT:
+            self._survey_answered(msg)
+            return
         if name != ENQUEUE_USER_EVENT:
             return
         channel = self._channels.observe(msg)
@@ -1017,6 +1031,25 @@ class CallTracker:
             return
         number = _known(msg.get("Number")) or _known(msg.get("CallerIDNum"))
         self._emit(ev.CallbackRequested(self.pbx, call.linkedid, number, self._at))
+
+    def _survey_answered(self, msg: Message) -> None:
+        """``[callcenter-survey]`` ran on the caller of an answered call of ours
+        and raised the score keyed. The dialplan lets only 1-5 through; a score
+        that is anything else (a hand-edited dialplan, a forged UserEvent
+        action) is logged and dropped, never stored."""
+        channel = self._channels.observe(msg)
+        call = None if channel is None else self._caller_call(channel)
+        if call is None or channel is None or not call.ever_bridged:
+            return
+        if not self._is_caller_party(call, channel):
+            return
+        score = (msg.get("Score") or "").strip()
+        if score not in SURVEY_SCORES:
+            log.warning(
+                "survey score refused", pbx=self.pbx, linkedid=call.linkedid, score=score[:16]
+            )
+            return
+        self._emit(ev.SurveyAnswered(self.pbx, call.linkedid, int(score), self._at))
 
     def _on_var_set(self, msg: Message) -> None:
         if msg.get("Variable") != "CC_CALL_ID":

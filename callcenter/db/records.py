@@ -265,6 +265,22 @@ class CallRecorder:
             entry.notes = notes[:MAX_WRAP_UP_NOTES]
             return True
 
+    async def survey_answered(self, call_id: str, score: int) -> None:
+        """The caller's post-call survey score, on the record and on the call's
+        history entry (made when the call ends, if not yet: it copies the
+        record's). The first answer stands: the dialplan asks once. When it was
+        keyed is in the call's event log."""
+        async with self._sessions.begin() as session:
+            record = await session.get(CallRecord, call_id)
+            if record is None or record.csat_score is not None:
+                return
+            record.csat_score = score
+            entry = await session.scalar(
+                select(Interaction).where(Interaction.call_id == call_id).limit(1)
+            )
+            if entry is not None:
+                entry.csat_score = score
+
     async def call_identified(self, call_id: str, customer_id: int) -> None:
         """The customer the agent named for the call. A call that already ended
         answered (named in its wrap-up) gets its history entry now; one still
@@ -388,6 +404,7 @@ def _call_interaction(record: CallRecord, customer_id: int, ended_at: datetime) 
         disposition="answered",
         notes=f"Inbound call, queue {record.queue}, {_talk_time(record, ended_at)}",
         call_id=record.id,
+        csat_score=record.csat_score,
     )
 
 

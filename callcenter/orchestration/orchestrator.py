@@ -278,6 +278,8 @@ class Orchestrator:
                 self._callback_requested(event)
             case ev.CustomerUnreached():
                 self._customer_unreached(event)
+            case ev.SurveyAnswered():
+                self._survey_answered(event)
 
     def _call_arrived(self, event: ev.CallArrived) -> None:
         key = (event.pbx, event.linkedid)
@@ -890,6 +892,23 @@ class Orchestrator:
         self._by_leg[leg_id] = call.call_id
         agent.call_id = call.call_id
 
+    def _surveyed(self, queue: str) -> bool:
+        """Whether the queue's callers are asked for a score once their agent
+        hangs up (the rule as published when the offer is made)."""
+        rule = self._router.queue_rule(queue)
+        return rule is not None and rule.rule.survey
+
+    def _survey_answered(self, event: ev.SurveyAnswered) -> None:
+        """The caller keyed a score after the agent hung up: it goes on the call
+        and its history entry. Only for a call that was answered: the tracker
+        sends none other, and a score must name who it judges."""
+        call = self._call_of(event.pbx, event.linkedid)
+        if call is None or not call.ever_answered:
+            return
+        self._event(call, "survey_answered", event.at, score=event.score)
+        call_id, score = call.call_id, event.score
+        self._write("survey_answered", lambda: self._records.survey_answered(call_id, score))
+
     def _ring_timeout_s(self, call: LiveCall) -> float:
         rule = self._router.queue_rule(call.queue)
         return rule.rule.ring_timeout_s if rule else DEFAULT_RING_TIMEOUT_S
@@ -930,6 +949,7 @@ class Orchestrator:
                 confirm=target.confirm,
                 record=record,
                 recording_part=part,
+                survey=self._surveyed(call.queue),
             )
         except Unreachable as exc:
             log.error("agent not reachable from this PBX", call_id=call.call_id, why=exc.reason)
@@ -1672,6 +1692,10 @@ class Orchestrator:
             call.phase = "waiting"
             call.admitted_at = at
             self._route(call, at)
+        elif not call.caller_gone and call.ever_answered and self._surveyed(call.queue):
+            # Out of its agent's Bridge(), no F option takes the caller on:
+            # callcenter sends it to the survey itself.
+            self._spawn(self._send_to_survey(call))
         else:
             self._spawn(self._hangup_caller(call))
 
@@ -1679,6 +1703,19 @@ class Orchestrator:
         await self._best_effort(
             call, "bringing the held caller back", lambda d: self._bring_caller_back(call, d)
         )
+
+    async def _send_to_survey(self, call: LiveCall) -> None:
+        dialer = self._dialers.get(call.pbx)
+        try:
+            if dialer is None:
+                raise OfferNotPlaced(f"no link to PBX {call.pbx!r}")
+            await dialer.redirect_caller(
+                call_id=call.call_id, caller_channel=call.caller_channel, destination="survey"
+            )
+        except OfferNotPlaced as exc:
+            # Not asked, then: a caller left alone in a conference is hung up.
+            log.warning("survey redirect failed", call_id=call.call_id, error=str(exc))
+            await self._hangup_caller(call)
 
     async def _hangup_caller(self, call: LiveCall) -> None:
         await self._best_effort(

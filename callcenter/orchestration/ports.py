@@ -31,12 +31,15 @@ class Dialer(Protocol):
         confirm: bool = False,
         record: bool = False,
         recording_part: str = "",
+        survey: bool = False,
     ) -> None:
         """Ring an agent; on answer the dialplan bridges the agent to the caller.
         ``confirm``: the far end must press 1 first (an outside number, where a
         voicemail may answer); one that does not ends the offer ``unconfirmed``.
         ``record``: the answered leg is recorded (MixMonitor) into the call's
         file, ``recording_part`` naming a later leg's part (``-2``).
+        ``survey``: when the agent hangs up, the caller is sent on to the
+        post-call survey instead of being hung up.
 
         Raises ``OfferNotPlaced`` when the PBX refused the action or the link
         was down: the offer then failed without reaching the agent.
@@ -108,7 +111,9 @@ class Dialer(Protocol):
         ``callcenter-outbound`` with ``number`` (digits, optional leading +) as
         the extension: a blind transfer to an outside number; ``wait`` ->
         ``callcenter-wait`` to be offered again (a blind transfer to a queue or an
-        agent, capture 08). Raises ``OfferNotPlaced`` as above."""
+        agent, capture 08); ``survey`` -> ``callcenter-survey`` (a caller left
+        alone in its conference when the queue asks for a score). Raises
+        ``OfferNotPlaced`` as above."""
         ...
 
     async def originate_conference_leg(
@@ -232,6 +237,11 @@ class CallRecords(Protocol):
 
     async def call_wrapped_up(self, call_id: str, disposition: str, notes: str) -> bool:
         """The agent's disposition and notes for a call they talked on."""
+        ...
+
+    async def survey_answered(self, call_id: str, score: int) -> None:
+        """The caller keyed ``score`` (1-5) in the post-call survey: stored on
+        the record and on the call's history entry (CSAT)."""
         ...
 
     async def call_identified(self, call_id: str, customer_id: int) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from callcenter.pbxsim import callers, conference, outbound
+from callcenter.pbxsim import callers, conference, outbound, survey
 from callcenter.pbxsim.calls import AgentLeg, SimCall
 from callcenter.pbxsim.channels import SimChannel
 from callcenter.pbxsim.events import bridge_block, channel_block
@@ -161,8 +161,9 @@ def caller_hangs_up(pbx: Pbx, call: SimCall) -> None:
 
 def agent_hangs_up(pbx: Pbx, leg: AgentLeg) -> None:
     """The agent puts the phone down first (capture 06); the caller's dialplan then
-    continues to Hangup(). An agent who followed the call into its conference
-    leaves that, and the call goes on."""
+    continues to Hangup(), or to the survey when the offer asked for it. An
+    agent who followed the call into its conference leaves that, and the call
+    goes on."""
     if not leg.ended and leg.channel is not None and conference.member_of(pbx, leg.channel):
         conference.hang_up_member(pbx, leg)
         return
@@ -194,15 +195,11 @@ def agent_hangs_up(pbx: Pbx, leg: AgentLeg) -> None:
     pbx.emit("BridgeLeave", "call", bridge_block(bridge_id, 0), channel_block(call.two))
     pbx.emit("BridgeDestroy", "call", bridge_block(bridge_id, 0))
     call.two.bridge_id = None
-    call.gone = True
-    pbx.cancel(call.patience)
-    pbx.newexten(call.two, "Hangup", "")
-    pbx.hangup_request(call.two, 16, soft=True)
-    pbx.hangup_request(call.one, 16)
-    pbx.hangup(call.two, 16)
-    pbx.hangup(call.one, 16)
-    pbx.new_callerid(call.one, call.one.caller_num, call.one.caller_name)
-    pbx.calls.pop(call.linkedid, None)
+    if survey.wanted(leg.variables):
+        # Bridge()'s F option: the caller goes on to be asked for a score.
+        survey.enter(pbx, call)
+        return
+    callers.dialplan_hangs_up(pbx, call)
 
 
 def redirect_caller_to_wait(pbx: Pbx, call: SimCall) -> None:

@@ -85,11 +85,4 @@ def _prompt_played(pbx: Pbx, call: SimCall, queue: str) -> None:
         [("UserEvent", USER_EVENT), ("Queue", queue), ("Number", number)],
     )
     two.priority = 3
-    pbx.newexten(two, "Hangup", "")
-    call.gone = True
-    pbx.cancel(call.talk)
-    pbx.hangup_request(two, 16, soft=True)
-    pbx.hangup_request(call.one, 16)
-    pbx.hangup(two, 16)
-    pbx.hangup(call.one, 16)
-    pbx.calls.pop(call.linkedid, None)
+    callers.dialplan_hangs_up(pbx, call, was_bridged=False)

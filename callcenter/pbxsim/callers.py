@@ -124,3 +124,21 @@ def abandon(pbx: Pbx, call: SimCall) -> None:
     pbx.hangup_request(call.two, 16, soft=True)
     pbx.hangup(call.two, 16 if call.transferred else 0)
     pbx.calls.pop(call.linkedid, None)
+
+
+def dialplan_hangs_up(pbx: Pbx, call: SimCall, *, was_bridged: bool = True) -> None:
+    """The caller's ;2 reaches a ``Hangup()`` of its dialplan (capture 06, after
+    its agent left; the callback prompt; the survey): the ;2 goes, then the
+    customer's ;1. ``was_bridged``: Asterisk then reports the caller id of the
+    party the ;1 was connected to on the dead ;1."""
+    call.gone = True
+    pbx.cancel(call.patience)
+    pbx.cancel(call.talk)
+    pbx.newexten(call.two, "Hangup", "")
+    pbx.hangup_request(call.two, 16, soft=True)
+    pbx.hangup_request(call.one, 16)
+    pbx.hangup(call.two, 16)
+    pbx.hangup(call.one, 16)
+    if was_bridged:
+        pbx.new_callerid(call.one, call.one.caller_num, call.one.caller_name)
+    pbx.calls.pop(call.linkedid, None)

@@ -36,6 +36,9 @@ class SimCall:
     #: the outside party ``callcenter-outbound`` dialed for the caller, once it
     #: exists (a blind transfer out)
     outside: SimChannel | None = None
+    #: asked for a score after its agent hangs up (``survey``): the key it
+    #: presses, or None to hang up during the prompt
+    survey_key: str | None = None
 
 
 @dataclass

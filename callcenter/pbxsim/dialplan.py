@@ -11,7 +11,8 @@ An answered leg runs ``callcenter-connect`` (Bridge() to the caller, capture 01)
 agent's ``Bridge()`` too, the agent following it there when marked
 ``CC_AFTER_BRIDGE=conf`` -- and to ``callcenter-outbound`` dials an outside
 number (a blind transfer out), to ``callcenter-callback`` hears the callback
-prompt and raises its UserEvent (``callback``); an ``agent-sim`` extension plays that simulated
+prompt and raises its UserEvent (``callback``), to ``callcenter-survey`` is
+asked for a score (``survey``); an ``agent-sim`` extension plays that simulated
 phone (08's BlindTransfer to 1003); anything else is entered and left running,
 as a ``NoOp``.
 """
@@ -31,6 +32,7 @@ from callcenter.pbxsim import (
     outbound,
     recording,
     spy,
+    survey,
 )
 from callcenter.pbxsim.calls import AgentLeg, Conference, SimCall
 from callcenter.pbxsim.channels import SimChannel
@@ -84,7 +86,10 @@ def _record_and_bridge(pbx: Pbx, leg: AgentLeg, priority: int, *, respond: bool 
     if record:
         recording.start(pbx, ch, filename)
     ch.priority = priority + 1
-    pbx.newexten(ch, "Bridge", caller_name)
+    # With CC_SURVEY=1 the dialplan gives Bridge() the F option; without it the
+    # AppData is the captures' (the production line's empty options aside).
+    options = f",{survey.BRIDGE_OPTION}" if survey.wanted(leg.variables) else ""
+    pbx.newexten(ch, "Bridge", f"{caller_name}{options}")
     bridging.connect(pbx, leg, pbx.channels.named(caller_name), respond=respond)
 
 
@@ -167,6 +172,8 @@ def _redirect_caller(pbx: Pbx, call: SimCall, context: str, exten: str) -> bool:
         _dial_out(pbx, call, exten, talking, current)
     elif context == callback.CONTEXT and two.bridge_id is None and current is None:
         callback.enter(pbx, call, exten)
+    elif context == survey.CONTEXT:
+        _to_survey(pbx, call, talking, current)
     elif context in LEAVING and two.bridge_id is None:
         _leave_the_queues(pbx, call, context, exten)
     else:
@@ -189,6 +196,20 @@ def _dial_out(
         conference.caller_leaves(pbx, call, current, outbound.OUTBOUND, number)
     dial()
     bridging.start_talking(pbx, call)
+
+
+def _to_survey(
+    pbx: Pbx, call: SimCall, talking: AgentLeg | None, current: Conference | None
+) -> None:
+    """The caller is Redirected to the survey (callcenter does so for a caller
+    left alone in its conference): it leaves where it is and is asked."""
+    enter = functools.partial(survey.enter, pbx, call)
+    if talking is not None:
+        bridging.redirect_out_of_bridge(pbx, call, talking, survey.CONTEXT, "s", enter)
+        return
+    if current is not None:
+        conference.caller_leaves(pbx, call, current, survey.CONTEXT, "s")
+    enter()
 
 
 #: contexts a caller is sent to out of the queues, with what runs there and how

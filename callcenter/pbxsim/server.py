@@ -237,13 +237,16 @@ class PbxSimulator:
         patience_s: float | None = None,
         talk_s: float | None = None,
         callback_after_s: float | None = None,
+        survey_key: str | None = None,
     ) -> str:
         """A customer dials the queue's DID and waits; returns the call's Linkedid.
 
         ``patience_s``: the caller hangs up if no agent is connected by then;
         ``talk_s``: the caller hangs up this long after being connected;
         ``callback_after_s``: the caller, if still waiting then, presses 1 for a
-        callback (``request_callback``)."""
+        callback (``request_callback``); ``survey_key``: asked for a score after
+        the agent hangs up (a queue with a survey), the key the caller presses;
+        None hangs up instead."""
         did = self._did_of_queue.get(queue)
         if did is None:
             raise ValueError(f"no DID routes to queue {queue!r}")
@@ -257,6 +260,7 @@ class PbxSimulator:
             patience_s=patience_s,
             talk_s=talk_s,
         )
+        call.survey_key = survey_key
         if callback_after_s is not None:
             self._pbx.later(callback_after_s, callback.press_1, self._pbx, call)
         return call.linkedid

@@ -81,6 +81,13 @@ def test_admin_fixes_a_mistake_runs_what_if_publishes_and_routing_follows(
     expect(ring).to_have_attribute("title", "Input should be greater than 0")
     expect(page.locator("#rules-form .invalid")).to_have_count(1)
 
+    # The survey is a box to tick, written into the document as a boolean.
+    survey = page.locator(f"[data-path='queues.{billing}.survey']")
+    expect(survey).not_to_be_checked()
+    survey.check()
+    edited = json.loads(page.locator("#rules-editor").input_value())
+    assert edited["queues"][billing]["survey"] is True
+
     # The fix, and the change that matters: only billing can be served, by
     # agent01's own skill; every other queue wants a skill nobody has.
     for index, queue in enumerate(draft["queues"]):
@@ -92,6 +99,7 @@ def test_admin_fixes_a_mistake_runs_what_if_publishes_and_routing_follows(
     _set_editor(page, draft)
     # The document, edited by hand, redraws the form.
     expect(ring).to_have_value("20")
+    expect(survey).not_to_be_checked()
     expect(page.locator(f"[data-path='queues.{billing}.skills']")).to_have_value(f"{skill}:1")
     page.click("#btn-validate")
     expect(page.locator("#rules-message")).to_have_text("Valid.")

@@ -21,6 +21,7 @@ const rulesForm = (() => {
     ["service_level_target", "SL target (0-1)", (v) => (v === undefined ? "0.8" : String(v)), (text) => (text.trim() === "" ? 0.8 : Number(text))],
     ["max_wait_s", "Max wait (s)", (v) => (v === null || v === undefined ? "" : String(v)), number],
     ["overflow", "Then", targetText, (text) => (text.trim() === "" ? null : text.trim())],
+    ["survey", "Survey", (v) => v === true, Boolean],
   ];
 
   function skillsText(skills) {
@@ -51,6 +52,11 @@ const rulesForm = (() => {
       for (const name of STRATEGIES) select.append(cc.el("option", { value: name }, name.replaceAll("_", " ")));
       select.value = value;
       return select;
+    }
+    if (field === "survey") {
+      const box = cc.el("input", { type: "checkbox", "aria-label": path, dataset: { path } });
+      box.checked = value;
+      return box;
     }
     const attrs = { "aria-label": path, dataset: { path }, value };
     if (field === "overflow") {
@@ -87,7 +93,7 @@ const rulesForm = (() => {
       const [, index, field] = path.split(".");
       const [, , , read] = FIELDS.find(([name]) => name === field);
       const queue = document.queues[Number(index)];
-      queue[field] = read(event.target.value);
+      queue[field] = read(event.target.type === "checkbox" ? event.target.checked : event.target.value);
       // Max wait and where the call goes then are given together or not at all.
       if (field === "max_wait_s" && queue.max_wait_s === null) queue.overflow = null;
       event.target.classList.remove("invalid");
