@@ -165,3 +165,31 @@ async def test_setvar_reaches_an_agent_legs_channel_and_refuses_a_missing_one(
         "Setvar", [("Channel", "PJSIP/nobody-00000001"), ("Variable", "X"), ("Value", "1")]
     )
     assert (missing["Response"], missing["Message"]) == ("Error", "No such channel")
+
+
+async def test_a_caller_left_alone_and_redirected_to_the_survey_scores_and_hangs_up(
+    sim: PbxSimulator, ami: AmiProbe
+) -> None:
+    linkedid = sim.place_call(queue="sales", caller_number="+3512100001", survey_key="5")
+    enqueue = await ami.wait_for(lambda m: m.event == "UserEvent" and m["Linkedid"] == linkedid)
+    caller = enqueue["Channel"]
+    await ami.request(
+        "Setvar", [("Channel", caller), ("Variable", "CC_CALL_ID"), ("Value", CALL_ID)]
+    )
+    await agent_joins(ami, AGENTS[0], "leg-1")
+    await redirect(ami, caller, "callcenter-conf")
+    await ami.wait_for(lambda m: m.event == "ConfbridgeJoin" and m["Channel"] == caller)
+    agent = await ami.wait_for(lambda m: m.event == "Newchannel" and m["Uniqueid"] == "leg-1")
+    await ami.request("Hangup", [("Channel", agent["Channel"])])
+    await ami.wait_for(is_event("Hangup", "leg-1"))
+
+    await redirect(ami, caller, "callcenter-survey")
+    await ami.wait_for(lambda m: m.event == "ConfbridgeLeave" and m["Channel"] == caller)
+    await ami.wait_for(lambda m: m.event == "ConfbridgeEnd")
+    score = await ami.wait_for(
+        lambda m: m.event == "UserEvent" and m.get("UserEvent") == "CallCenterSurvey"
+    )
+    assert (score["Channel"], score["Linkedid"], score["Score"]) == (caller, linkedid, "5")
+    assert score["Context"] == "callcenter-survey"
+    await ami.wait_for(lambda m: m.event == "Hangup" and m["Channel"] == caller)
+    assert sim.active_calls() == 0
