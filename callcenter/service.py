@@ -29,6 +29,7 @@ from callcenter.db.routing_rules import live_rules_or_default
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.supervision import SupervisionAudit
 from callcenter.db.users import make_authenticator
+from callcenter.db.wait import wait_for_database
 from callcenter.live_metrics import LiveCallCenterCollector
 from callcenter.orchestration.dialing import DialPlan
 from callcenter.orchestration.orchestrator import Orchestrator
@@ -200,6 +201,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
+            await wait_for_database(engine, settings.database_wait_s)
             await asyncio.to_thread(run_migrations, settings.database_url)
             directory = await demo.load_directory(sessions)
             if settings.simulator.enabled:

@@ -211,6 +211,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./callcenter.db"
+    #: How long start-up waits for the database to answer (a container started
+    #: beside it, a failover in progress) before it gives up, retrying with backoff.
+    database_wait_s: float = Field(default=60.0, ge=0, le=3600)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     #: Demo mode seeds demo users with known passwords; never on in production.
@@ -235,7 +238,9 @@ class Settings(BaseSettings):
     crm: ExternalCrmSettings = Field(default_factory=ExternalCrmSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     log_level: str = "INFO"
-    log_json: bool = False
+    #: JSON lines for a log collector; None (the default): JSON when stderr is
+    #: not a terminal (a container, a service manager), console lines when it is.
+    log_json: bool | None = None
 
     @model_validator(mode="after")
     def _sites_known(self) -> Settings:

@@ -240,11 +240,19 @@ class Orchestrator:
     # -- domain events ------------------------------------------------------
 
     def handle(self, event: ev.DomainEvent) -> None:
-        """Apply one PBX event. Never raises: a surprising event is logged."""
-        try:
-            self._dispatch(event)
-        except Exception:
-            log.exception("event handling failed", event=type(event).__name__)
+        """Apply one PBX event. Never raises: a surprising event is logged.
+        Every line logged meanwhile names the PBX, the call (its Linkedid and,
+        once known, our call id) and the agent on it."""
+        linkedid = getattr(event, "linkedid", None)
+        call = self._call_of(event.pbx, linkedid) if linkedid else None
+        ids = {"pbx": event.pbx, "linkedid": linkedid}
+        if call is not None:
+            ids |= {"call_id": call.call_id, "agent_id": call.agent_id}
+        with structlog.contextvars.bound_contextvars(**ids):
+            try:
+                self._dispatch(event)
+            except Exception:
+                log.exception("event handling failed", event=type(event).__name__)
 
     def _dispatch(self, event: ev.DomainEvent) -> None:
         match event:

@@ -204,3 +204,22 @@ async def test_the_demo_crm_holds_billing_orders_cases_and_deals_that_agree(
     assert {d.kind for d in deals} == {"new", "renewal"}
     assert all(customers[d.customer_id].tier in ("gold", "platinum") for d in deals
                if d.kind == "renewal")  # fmt: skip
+
+
+async def test_seeding_again_never_overwrites_an_existing_admin(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An operator who changed the admin's password and roles keeps them when the
+    demo seed runs again (``make run`` seeds at every start)."""
+    await seed_demo(sessions, customers=0, agents=2)
+    async with sessions.begin() as session:
+        admin = await session.scalar(select(User).where(User.username == "admin"))
+        assert admin is not None
+        admin.password_hash, admin.roles = "operator-chosen-hash", "admin"
+    await seed_demo(sessions, customers=0, agents=2, password="another-password")
+    async with sessions() as session:
+        admin = await session.scalar(select(User).where(User.username == "admin"))
+    assert admin is not None and (admin.password_hash, admin.roles) == (
+        "operator-chosen-hash",
+        "admin",
+    )
