@@ -113,6 +113,8 @@ NOT_THE_AGENTS_FAULT = frozenset({"canceled", "lost_during_disconnect", "link_do
 NO_ROUTE: Final = "no_route"
 LOST: Final = "lost_during_disconnect"
 PHONE_UNREACHABLE = "phone unreachable"
+#: why a Ready agent was made Not Ready when the AMI link of their site dropped
+SITE_DOWN = "site unreachable"
 #: a leg's ring time when its queue has no rule (any more)
 DEFAULT_RING_TIMEOUT_S = 15.0
 RESUMING = "resuming after a restart"
@@ -156,6 +158,8 @@ class Orchestrator:
         self._clock = clock
         self._alarm = Alarm(clock, self.tick)
         self._unreachable: set[str] = set()
+        #: sites (PBXs) whose AMI link dropped and is not in step again
+        self._sites_down: set[str] = set()
         # Everyone starts logged out, as of now (not as of 1970).
         self._agents = {a.agent_id: LiveAgent(a, since=clock()) for a in agents}
         self._records = records
@@ -377,7 +381,32 @@ class Orchestrator:
             if call.pbx == event.pbx and call.phase == "waiting" and not call.caller_gone:
                 self._decide(self._router.call_left, call.call_id, event.at)
                 call.held = True
+        self._site_agents_out(event.pbx, event.at)
         log.warning("PBX link down: its calls are held", pbx=event.pbx)
+
+    def _site_agents_out(self, pbx: str, at: float) -> None:
+        """Agents whose phones are on a site callcenter cannot see get no offers:
+        not that site's callers (held), nor another site's through a trunk into
+        a PBX whose state is unknown. The Ready ones are made Not Ready, with a
+        reason a supervisor can read, and put back once the site is in step."""
+        self._sites_down.add(pbx)
+        for agent in self._agents.values():
+            if agent.profile.pbx == pbx and agent.state == AgentState.READY:
+                self._set_state(agent, AgentState.NOT_READY, SITE_DOWN, at)
+
+    def _site_agents_back(self, pbx: str, at: float) -> None:
+        self._sites_down.discard(pbx)
+        for agent in list(self._agents.values()):
+            if (
+                agent.profile.pbx == pbx
+                and agent.state == AgentState.NOT_READY
+                and agent.reason == SITE_DOWN
+            ):
+                # A phone that went away meanwhile waits for its own way back.
+                if agent.profile.dial_string in self._unreachable:
+                    self._set_state(agent, AgentState.NOT_READY, PHONE_UNREACHABLE, at)
+                else:
+                    self._set_state(agent, AgentState.READY, None, at)
 
     def _link_resynced(self, event: ev.LinkResynced) -> None:
         for call in list(self._calls.values()):
@@ -429,6 +458,9 @@ class Orchestrator:
                 and call.phase == "waiting"
             ):
                 self._route(call, event.at)
+        # After its callers are back in line at their places, not before: the
+        # first one in is the first one offered.
+        self._site_agents_back(event.pbx, event.at)
         if not self._out_of_step:
             for agent_id in sorted(self._resuming):
                 agent = self._agents[agent_id]
@@ -1770,6 +1802,8 @@ class Orchestrator:
         if state == AgentState.READY and agent.profile.dial_string in self._unreachable:
             # No offers until the phone is back: no ringing into the void.
             state, reason = AgentState.NOT_READY, PHONE_UNREACHABLE
+        elif state == AgentState.READY and agent.profile.pbx in self._sites_down:
+            state, reason = AgentState.NOT_READY, SITE_DOWN
         previous = agent.state
         agent.state = transition(previous, state)
         agent.reason = reason if state == AgentState.NOT_READY else None
