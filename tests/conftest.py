@@ -63,6 +63,15 @@ def seeded_db_url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture
+def seeded_db_url_both(db_url: str) -> str:
+    """The demo database on SQLite and on PostgreSQL (``db_url``'s two params),
+    for the end-to-end tests that must hold on the production database too:
+    one call from arrival to record, the survey, call control, callbacks."""
+    seed_database(db_url)
+    return db_url
+
+
 def demo_settings(db_url: str, **simulator: Any) -> Settings:
     """Settings for a service on loopback with its own simulator, nothing automatic
     unless asked: no simulated callers, no simulated agents pressing Ready."""

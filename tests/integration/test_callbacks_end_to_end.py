@@ -40,7 +40,8 @@ async def wait_for(check: Callable[[], Awaitable[T | None]], timeout_s: float = 
 
 
 @pytest.fixture
-async def service(seeded_db_url: str) -> AsyncIterator[tuple[Any, Sessions, AgentProfile]]:
+async def service(seeded_db_url_both: str) -> AsyncIterator[tuple[Any, Sessions, AgentProfile]]:
+    seeded_db_url = seeded_db_url_both
     engine = make_engine(seeded_db_url)
     sessions = make_session_factory(engine)
     agent = min(

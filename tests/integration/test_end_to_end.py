@@ -28,9 +28,9 @@ async def wait_for(predicate, timeout_s: float = 20.0):  # type: ignore[no-untyp
     raise AssertionError("condition not met in time")
 
 
-async def test_one_call_from_arrival_to_a_written_call_record(seeded_db_url: str) -> None:
-    settings = demo_settings(seeded_db_url)
-    engine = make_engine(seeded_db_url)
+async def test_one_call_from_arrival_to_a_written_call_record(seeded_db_url_both: str) -> None:
+    settings = demo_settings(seeded_db_url_both)
+    engine = make_engine(seeded_db_url_both)
     sessions = make_session_factory(engine)
     agents = await load_agents(sessions)
     sales_agent = next(a for a in agents if a.skills.get("sales"))

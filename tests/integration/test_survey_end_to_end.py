@@ -90,8 +90,9 @@ def _surveyed(events: list[Message]) -> bool:
 
 
 async def test_a_score_keyed_after_the_agent_hung_up_is_stored_and_reported(
-    seeded_db_url: str,
+    seeded_db_url_both: str,
 ) -> None:
+    seeded_db_url = seeded_db_url_both
     record, entry, kinds, events = await _survey_call(seeded_db_url, survey=True, key="4")
     assert _surveyed(events)
     [user_event] = [
