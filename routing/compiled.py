@@ -61,17 +61,26 @@ class CompiledQueue:
     known_wait_s: float | None
     known_within_s: float | None
 
-    def step_at(self, waited_s: float) -> int:
+    # Steps are compared in absolute time, ``entered_at + after_s`` against
+    # ``now``, never ``now - entered_at`` against ``after_s``: a wake-up set for
+    # that very sum must find the step reached, and ``(a + b) - a`` may round
+    # below ``b`` (a replay then woke at the same instant forever).
+
+    def step_at(self, entered_at: float, now: float) -> int:
+        """The index of the last step reached by ``now`` for a call in since
+        ``entered_at``."""
         index = 0
         for i, step in enumerate(self.steps):
-            if step.after_s <= waited_s:
+            if entered_at + step.after_s <= now:
                 index = i
         return index
 
-    def next_step_after(self, waited_s: float) -> float | None:
+    def next_step_at(self, entered_at: float, now: float) -> float | None:
+        """When the next step not yet reached by ``now`` is (absolute time)."""
         for step in self.steps:
-            if step.after_s > waited_s:
-                return step.after_s
+            at = entered_at + step.after_s
+            if at > now:
+                return at
         return None
 
     @property

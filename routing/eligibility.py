@@ -84,10 +84,7 @@ def known_agent_for(
 def next_change(queue: CompiledQueue, waiting: Waiting, now: float) -> float | None:
     """When this call next changes by itself: a step, the end of its known-agent
     window, or its max wait."""
-    at: float | None = None
-    step_in = queue.next_step_after(now - waiting.entered_at)
-    if step_in is not None:
-        at = waiting.entered_at + step_in
+    at = queue.next_step_at(waiting.entered_at, now)
     until = waiting.known_until
     if waiting.known is not None and until > now and (at is None or until < at):
         at = until
@@ -100,4 +97,5 @@ def next_change(queue: CompiledQueue, waiting: Waiting, now: float) -> float | N
 
 
 def overflow_due(queue: CompiledQueue, waiting: Waiting, now: float) -> bool:
-    return queue.max_wait_s is not None and now - waiting.entered_at >= queue.max_wait_s
+    # the same sum ``next_change`` wakes at, so the wake-up finds it due
+    return queue.max_wait_s is not None and now >= waiting.entered_at + queue.max_wait_s

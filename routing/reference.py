@@ -95,7 +95,7 @@ class ReferenceRouter:
         for waiting in self._waiting.values():
             if waiting.known == agent_id:
                 waiting.known = None
-                waiting.step = self._rules.queues[waiting.queue].step_at(now - waiting.entered_at)
+                waiting.step = self._rules.queues[waiting.queue].step_at(waiting.entered_at, now)
                 self._due[waiting.call.call_id] = self._next(waiting, now)
         return self._match(out, now)
 
@@ -126,7 +126,7 @@ class ReferenceRouter:
         queue = self._rules.queues[waiting.queue]
         known = known_agent_for(queue, waiting.call, waiting.excluded, self._on_shift, now)
         waiting.known, waiting.known_until = known if known else (None, 0.0)
-        waiting.step = queue.step_at(now - waiting.entered_at)
+        waiting.step = queue.step_at(waiting.entered_at, now)
         self._waiting[waiting.call.call_id] = waiting
         self._due[waiting.call.call_id] = self._next(waiting, now)
 
@@ -158,7 +158,7 @@ class ReferenceRouter:
                 continue
             if waiting.known is not None and now >= waiting.known_until:
                 waiting.known = None
-            waiting.step = queue.step_at(now - waiting.entered_at)
+            waiting.step = queue.step_at(waiting.entered_at, now)
             self._due[waiting.call.call_id] = self._next(waiting, now)
         self._match(out, now)
         return out

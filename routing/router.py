@@ -357,7 +357,7 @@ class Router:
         self._waiting[waiting.call.call_id] = waiting
         self._in_queue[waiting.queue] = self._in_queue.get(waiting.queue, 0) + 1
         self._keep(waiting, now)
-        waiting.step = self._rules.queues[waiting.queue].step_at(now - waiting.entered_at)
+        waiting.step = self._rules.queues[waiting.queue].step_at(waiting.entered_at, now)
 
     def _file(self, waiting: Waiting, now: float) -> None:
         """Into its bucket (unless kept), with its next deadline."""
@@ -380,7 +380,7 @@ class Router:
     def _bucket(self, waiting: Waiting, now: float) -> None:
         """(Re)file a waiting call under the step it has reached."""
         queue = self._rules.queues[waiting.queue]
-        step = queue.step_at(now - waiting.entered_at)
+        step = queue.step_at(waiting.entered_at, now)
         if waiting.known is not None:
             # kept for its known agent, so in no bucket: note the step in force
             # (explanations name it, and the rules may have fewer steps now)

@@ -242,6 +242,33 @@ def test_late_wake_up_applies_every_step_that_fell_due() -> None:
     assert offer.explanation.step == "after 60 s: + home"
 
 
+#: (ARRIVED + 60.0) - ARRIVED is 59.99999999999977 in floating point: a step or a
+#: max wait measured as "waited" would not be reached at the instant it is due
+ARRIVED = 2024.144563
+
+
+def test_a_step_is_reached_at_the_wake_up_it_asked_for_despite_rounding() -> None:
+    """The wake-up the router asks for is the step's instant; woken then, the step
+    applies and the router asks for nothing at that same instant again (it used
+    to, for ever: a what-if replay, and the live orchestrator, spun on it)."""
+    assert (ARRIVED + 60.0) - ARRIVED < 60.0
+    router = make(queue(skills={"sales": 4}, steps=[{"after_s": 60, "min_proficiency": 2}]))
+    router.agent_available(agent(1, level=2), now=0.0)
+    wake = router.call_arrived(call("c1", ARRIVED), now=ARRIVED).wake_at
+    assert wake == ARRIVED + 60.0
+    woken = router.tick(wake)
+    assert only_offer(woken).agent_id == 1 and woken.wake_at is None
+
+
+def test_max_wait_is_due_at_the_wake_up_it_asked_for_despite_rounding() -> None:
+    router = make(queue(max_wait_s=60, overflow="voicemail"))
+    wake = router.call_arrived(call("c1", ARRIVED), now=ARRIVED).wake_at
+    assert wake == ARRIVED + 60.0
+    woken = router.tick(wake)
+    [overflow] = woken.decisions
+    assert isinstance(overflow, Overflow) and woken.wake_at is None
+
+
 def test_agent_takes_the_best_caller_they_are_eligible_for() -> None:
     """A fresh gold caller still needs proficiency 4; a bronze caller who waited
     past the step takes the proficiency-2 agent who becomes free."""
