@@ -178,6 +178,33 @@ class AgentGroup(_Strict):
         return PhoneBehaviour(answer_after_s=delay, hangup_after_s=hangup_after)
 
 
+Score = Literal["1", "2", "3", "4", "5"]
+#: mostly satisfied callers, as surveys usually read
+_USUAL_SCORES: dict[Score, float] = {"5": 5.0, "4": 3.0, "3": 1.0, "2": 0.5, "1": 0.5}
+
+
+class Survey(_Strict):
+    """How simulated callers answer the post-call survey (a queue with
+    ``survey`` asks them once the agent hangs up): ``answer_share`` key a score,
+    drawn by ``scores`` (key -> weight); the others hang up instead."""
+
+    answer_share: float = Field(default=0.0, ge=0, le=1)
+    scores: dict[Score, float] = Field(default_factory=lambda: dict(_USUAL_SCORES))
+
+    @model_validator(mode="after")
+    def _weights(self) -> Survey:
+        if any(weight < 0 for weight in self.scores.values()) or not any(self.scores.values()):
+            raise ValueError("scores: weights must be >= 0, at least one above 0")
+        return self
+
+    def draw(self, rng: random.Random) -> str | None:
+        """The key the caller presses, or None (hangs up)."""
+        if rng.random() >= self.answer_share:
+            return None
+        keys = sorted(self.scores)
+        return rng.choices(keys, [self.scores[k] for k in keys])[0]
+
+
 class LoadPhase(_Strict):
     """From the previous phase's end until ``until_s``, arrivals run at ``factor``
     times the ``[arrivals]`` rates (a day's morning, peak, lull)."""
@@ -210,6 +237,8 @@ class Scenario(_Strict):
     #: after a missed offer, how long a simulated agent waits before pressing Ready
     ready_pause_s: float = Field(default=3.0, ge=0)
     agents: list[AgentGroup] = Field(default_factory=list)
+    #: how callers answer a queue's post-call survey (default: they hang up)
+    survey: Survey = Field(default_factory=Survey)
 
     @model_validator(mode="before")
     @classmethod

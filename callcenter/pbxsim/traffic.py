@@ -129,6 +129,9 @@ class CallerGenerator:
         self._numbers = list(numbers)
         self._accounts = dict(accounts or {})
         self.seed = seed
+        # Survey answers come from an RNG of their own: the plan's calls (and
+        # every seed's replay of them) stay what they were without a survey.
+        self._survey_rng = random.Random(f"survey-{seed}")
         self.placed: deque[PlacedCall] = deque(maxlen=PLACED_LOG)
         self.placed_count = 0
         #: set once the scenario's duration is over and its last call placed
@@ -155,6 +158,7 @@ class CallerGenerator:
             account=call.account,
             patience_s=call.patience_s * scale,
             talk_s=call.talk_s * scale,
+            survey_key=self.scenario.survey.draw(self._survey_rng),
         )
         self.placed.append(PlacedCall(linkedid, call))
         self.placed_count += 1

@@ -18,6 +18,7 @@ from callcenter.pbxsim.scenario import (
     LogNormal,
     Scenario,
     ScenarioError,
+    Survey,
     Uniform,
     load_scenario,
 )
@@ -179,6 +180,31 @@ def test_the_shares_say_how_often_a_phone_misbehaves_per_offer() -> None:
     hangs_up = [b for b in answering if b.hangup_after_s is not None]
     assert len(hangs_up) / len(answering) == pytest.approx(0.5, abs=0.03)
     assert {b.hangup_after_s for b in hangs_up} == {10.0}
+
+
+def test_survey_answers_follow_the_share_and_the_weights() -> None:
+    rng = random.Random(2)
+    survey = Survey(answer_share=0.6, scores={"5": 3.0, "1": 1.0})
+    keys = [survey.draw(rng) for _ in range(20_000)]
+    answered = [k for k in keys if k is not None]
+    assert len(answered) / len(keys) == pytest.approx(0.6, abs=0.015)
+    assert set(answered) == {"5", "1"}
+    assert answered.count("5") / len(answered) == pytest.approx(0.75, abs=0.02)
+    assert Survey().draw(rng) is None, "by default callers hang up on the survey"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('[survey]\nscores = { "6" = 1.0 }\n', "survey.scores.6"),
+        ('[survey]\nscores = { "5" = 0.0 }\n', "at least one above 0"),
+        ("[survey]\nanswer_share = 1.5\n", "survey.answer_share"),
+    ],
+)
+def test_a_bad_survey_is_refused_naming_the_field(tmp_path: Path, text: str, reason: str) -> None:
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(_write(tmp_path, "[arrivals]\nsales = 10\n" + text))
+    assert reason in str(error.value), str(error.value)
 
 
 def test_a_star_spreads_its_rate_over_every_queue_and_unknown_queues_are_refused() -> None:
