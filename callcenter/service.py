@@ -3,13 +3,14 @@
 Nothing is built at import time. The FastAPI lifespan opens the database, applies
 migrations, loads agents and queues, starts the embedded PBX simulator when it is
 enabled, connects one AMI link per ``[[pbx]]`` entry and starts the orchestrator;
-it stops them in reverse order.
+it stops them in reverse order. With ``ha_enabled`` the web app serves at once,
+but what acts on calls starts only once this node leads (``callcenter.leadership``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.supervision import SupervisionAudit
 from callcenter.db.users import make_authenticator
 from callcenter.db.wait import wait_for_database
+from callcenter.leadership import Leadership
 from callcenter.live_metrics import LiveCallCenterCollector
 from callcenter.orchestration.dialing import DialPlan
 from callcenter.orchestration.orchestrator import Orchestrator
@@ -174,7 +176,7 @@ class Runtime:
 
 def create_app(settings: Settings) -> FastAPI:
     refuse_demo_secrets(settings)
-    hub = Hub()
+    hub, fanout = build_hub(settings)
     desk = DeskProxy()
     runtime = Runtime()
     engine = make_engine(settings.database_url)
@@ -183,6 +185,11 @@ def create_app(settings: Settings) -> FastAPI:
     audit_trail = AuditTrail(sessions)
     store = recording_store(settings.recordings)
     runtime.engine = engine
+    leadership = (
+        Leadership(settings.database_url, poll_s=settings.ha_poll_s)
+        if settings.ha_enabled
+        else None
+    )
 
     async def readiness() -> dict[str, bool]:
         checks: dict[str, bool] = {"database": False}
@@ -195,14 +202,14 @@ def create_app(settings: Settings) -> FastAPI:
         for pbx in settings.pbx:
             link = runtime.links.get(pbx.name)
             checks[f"pbx:{pbx.name}"] = bool(link and link.connected and link.in_step)
+        if leadership is not None:
+            checks["leader"] = leadership.is_leader
         return checks
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            stack.push_async_callback(engine.dispose)
-            await wait_for_database(engine, settings.database_wait_s)
-            await asyncio.to_thread(run_migrations, settings.database_url)
+        async def start_acting(stack: AsyncExitStack) -> None:
+            """Everything that acts on calls; with HA, run only once this node leads."""
             directory = await demo.load_directory(sessions)
             if settings.simulator.enabled:
                 simulator = demo.build_simulator(
@@ -302,6 +309,21 @@ def create_app(settings: Settings) -> FastAPI:
                 pbx=[p.name for p in settings.pbx],
                 simulator=settings.simulator.enabled,
             )
+
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            await wait_for_database(engine, settings.database_wait_s)
+            await asyncio.to_thread(run_migrations, settings.database_url)
+            if fanout is not None:
+                # Every node, leader or not, serves pages: each shares its hub.
+                # Stopped after what acts on calls, so its last pushes go out.
+                _background(stack, fanout(), "hub-fanout")
+            if leadership is None:
+                await start_acting(stack)
+            else:
+                # The lock is let go last: after the node stopped acting.
+                stack.push_async_callback(leadership.close)
+                _background(stack, _lead(leadership, start_acting), "leadership")
             yield
             log.info("callcenter stopping")
 
@@ -341,6 +363,23 @@ def recording_store(settings: RecordingSettings) -> RecordingStore:
     return RecordingStore(settings.store_dir, cipher)
 
 
+def build_hub(settings: Settings) -> tuple[Hub, Callable[[], Awaitable[None]] | None]:
+    """The hub, and the task that shares it with other nodes (only with ``redis_url``;
+    ``redis`` is imported then only, a single node runs without it)."""
+    if settings.redis_url is None:
+        return Hub(), None
+    from callcenter.web.hub_fanout import FanoutHub
+
+    hub = FanoutHub(
+        settings.redis_url.get_secret_value(),
+        channel=settings.fanout.channel,
+        node=settings.fanout.node,
+        max_pending=settings.fanout.max_pending,
+        max_delay_s=settings.fanout.max_delay_s,
+    )
+    return hub, hub.run
+
+
 def _background(stack: AsyncExitStack, coro: Any, name: str) -> None:
     task = asyncio.create_task(coro, name=name)
 
@@ -349,3 +388,20 @@ def _background(stack: AsyncExitStack, coro: Any, name: str) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     stack.push_async_callback(cancel)
+
+
+async def _lead(
+    leadership: Leadership, start_acting: Callable[[AsyncExitStack], Awaitable[None]]
+) -> None:
+    """HA: wait to lead, then start acting, and hold it until cancelled (the service
+    stopping), when it is stopped in reverse order. A leader that cannot start
+    acting must not keep the lock from a standby that might: it steps down."""
+    async with AsyncExitStack() as acting:
+        try:
+            await leadership.acquire()
+            await start_acting(acting)
+        except Exception as exc:
+            log.exception("could not start leading")
+            leadership.lost(f"start-up failed: {type(exc).__name__}: {exc}")
+            return
+        await asyncio.Event().wait()

@@ -205,6 +205,21 @@ class ReportSettings(BaseModel):
         return name
 
 
+class FanoutSettings(BaseModel):
+    """How hub messages are shared between API nodes when ``redis_url`` is set
+    (the ``[fanout]`` table; ``callcenter.web.hub_fanout`` says how)."""
+
+    #: the one pub/sub channel every node of this call center publishes to (pub/sub
+    #: ignores the database number: two call centers on one Redis need two channels)
+    channel: str = Field(default="callcenter:hub", min_length=1, max_length=200)
+    #: this node's name in logs and envelopes; None: the host name
+    node: str | None = Field(default=None, max_length=100)
+    #: messages waiting to be published before new ones are dropped (and counted)
+    max_pending: int = Field(default=10_000, ge=1, le=1_000_000)
+    #: a message not published within this long is dropped: a late pop is worse than none
+    max_delay_s: float = Field(default=5.0, gt=0, le=300)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CALLCENTER_", env_nested_delimiter="__", extra="ignore"
@@ -214,6 +229,12 @@ class Settings(BaseSettings):
     #: How long start-up waits for the database to answer (a container started
     #: beside it, a failover in progress) before it gives up, retrying with backoff.
     database_wait_s: float = Field(default=60.0, ge=0, le=3600)
+    #: Hot standby (``callcenter.leadership``): several nodes on one PostgreSQL
+    #: database, one acts on calls (the advisory lock's holder), the others wait
+    #: to take over. Off: this node acts at once, alone.
+    ha_enabled: bool = False
+    #: How often a standby tries for the lock, and the leader checks it still has it.
+    ha_poll_s: float = Field(default=1.0, gt=0, le=60)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     #: Demo mode seeds demo users with known passwords; never on in production.
@@ -237,10 +258,21 @@ class Settings(BaseSettings):
     #: the external HTTP CRM the pop asks first (none by default: local CRM only)
     crm: ExternalCrmSettings = Field(default_factory=ExternalCrmSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    #: Several API/websocket nodes: each publishes what its hub delivers to this
+    #: Redis, and delivers what the others publish (``redis://[:password@]host:6379/0``).
+    #: None: in-process only, one node. A secret: it may hold a password.
+    redis_url: SecretStr | None = None
+    fanout: FanoutSettings = Field(default_factory=FanoutSettings)
     log_level: str = "INFO"
     #: JSON lines for a log collector; None (the default): JSON when stderr is
     #: not a terminal (a container, a service manager), console lines when it is.
     log_json: bool | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _blank_redis_is_none(cls, url: SecretStr | None) -> SecretStr | None:
+        """``CALLCENTER_REDIS_URL=`` (set but empty) means no Redis."""
+        return url if url is not None and url.get_secret_value().strip() else None
 
     @model_validator(mode="after")
     def _sites_known(self) -> Settings:
