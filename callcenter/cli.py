@@ -114,6 +114,28 @@ def replay(
         typer.echo(json.dumps(call, ensure_ascii=False))
 
 
+@app.command("check-asterisk")
+def check_asterisk(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, file_okay=False, readable=True, help="an Asterisk config directory"
+        ),
+    ],
+) -> None:
+    """Lint an Asterisk config directory (manager.conf, extensions.conf, pjsip.conf)
+    against what callcenter needs: one ``file:line: message`` per finding, exit 1
+    if there is any."""
+    from callcenter.asterisk_check import check_directory
+
+    findings = check_directory(directory)
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        raise typer.Exit(1)
+    typer.echo(f"{directory}: ok")
+
+
 rules = typer.Typer(
     help="Routing rules in the database: validate a file, publish it, list and show versions."
 )

@@ -154,6 +154,13 @@ TargetKind = Literal["agent", "queue", "number"]
 _NUMBER = re.compile(r"\+?[0-9]{3,20}\Z")
 
 
+class DeskUnavailable(RuntimeError):
+    """This node has no router to answer with: it is still starting, or it is a
+    hot standby (another node leads). Answered 503 (a websocket: closed 1013,
+    try again later), so a client goes back through the load balancer, which
+    sends it to the node whose /readyz says it leads."""
+
+
 class AgentInUse(Exception):
     """An agent cannot be removed while logged in (a call would lose its agent)."""
 

@@ -39,6 +39,7 @@ from callcenter.pbx_link import PbxLink
 from callcenter.pop_views import AuditedPops
 from callcenter.ports import (
     AgentView,
+    DeskUnavailable,
     Principal,
     SupervisionMode,
     SupervisionStarted,
@@ -65,10 +66,12 @@ class DeskProxy:
 
     def __init__(self) -> None:
         self.target: Orchestrator | None = None
+        #: why there is no router yet, as the client is told
+        self.why_not = "the call center is still starting"
 
     def _orchestrator(self) -> Orchestrator:
         if self.target is None:
-            raise RuntimeError("the call center is still starting")
+            raise DeskUnavailable(self.why_not)
         return self.target
 
     def agent_view(self, agent_id: int) -> AgentView:
@@ -190,6 +193,8 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.ha_enabled
         else None
     )
+    if leadership is not None:
+        desk.why_not = "this node is a standby: another node leads the call center"
 
     async def readiness() -> dict[str, bool]:
         checks: dict[str, bool] = {"database": False}

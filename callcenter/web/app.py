@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from callcenter.db.audit import AuditTrail
 from callcenter.db.session import Sessions as Database
-from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
+from callcenter.ports import Authenticator, CallCenterDesk, DeskUnavailable, SupervisionLog
 from callcenter.settings import ReportSettings
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
@@ -101,6 +101,7 @@ def create_web_app(
     )
     app.state.web = context
     app.add_exception_handler(RequestValidationError, _invalid_input)  # type: ignore[arg-type]
+    app.add_exception_handler(DeskUnavailable, _no_router)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeaders)
     app.include_router(health_router())
     app.include_router(api_router())
@@ -150,6 +151,16 @@ def _with_wallboard_feed(
 def web_context_of(app: FastAPI) -> WebContext:
     context: WebContext = app.state.web
     return context
+
+
+async def _no_router(request: Request, exc: DeskUnavailable) -> JSONResponse:
+    """503 with the reason (starting, or a standby), and when to try again: a
+    client that retries through the load balancer reaches the leader."""
+    return JSONResponse(
+        {"detail": str(exc)},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "2"},
+    )
 
 
 async def _invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:

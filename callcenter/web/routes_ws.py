@@ -25,7 +25,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from callcenter.metrics import WEBSOCKET_CLIENTS
-from callcenter.ports import Principal, Role
+from callcenter.ports import DeskUnavailable, Principal, Role
 from callcenter.web.context import web_context
 from callcenter.web.guards import has_any_role, origin_allowed, principal_of
 from callcenter.web.hub import SlowConsumer, Subscription, encode
@@ -81,6 +81,9 @@ async def agent_socket(websocket: WebSocket) -> None:
         except KeyError:
             await websocket.close(code=CLOSE_FORBIDDEN, reason="unknown agent")
             return
+        except DeskUnavailable as exc:
+            await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
+            return
         await websocket.accept()
         await websocket.send_text(
             encode({"type": "state", "agent": agent_json(view), "now": time.time()})
@@ -110,8 +113,13 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         await _scoped_wallboard(websocket, principal)
         return
     with context.hub.wallboard_subscription() as subscription:
+        try:
+            snapshot = context.desk.wallboard()
+        except DeskUnavailable as exc:
+            await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
+            return
         await websocket.accept()
-        board = wallboard_json(context.desk.wallboard())
+        board = wallboard_json(snapshot)
         await websocket.send_text(encode({"type": "wallboard", **board}))
         await _relay(websocket, subscription, "wallboard")
 
@@ -121,6 +129,11 @@ async def _scoped_wallboard(websocket: WebSocket, principal: Principal) -> None:
     every wallboard) shows other teams' callers, so this connection gets its
     own, filtered, on the same beat."""
     context = web_context(websocket)
+    try:
+        context.desk.wallboard()
+    except DeskUnavailable as exc:
+        await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
+        return
     subscription = context.hub.own_subscription()
     await websocket.accept()
 

@@ -11,7 +11,7 @@ import asyncio
 
 import structlog
 
-from callcenter.ports import CallCenterDesk
+from callcenter.ports import CallCenterDesk, DeskUnavailable
 from callcenter.web.hub import Hub
 from callcenter.web.views import wallboard_json
 
@@ -25,6 +25,8 @@ async def push_wallboards(desk: CallCenterDesk, hub: Hub, interval_s: float) -> 
             continue
         try:
             board = desk.wallboard()
+        except DeskUnavailable:
+            continue  # no router on this node (starting, a standby): nothing to show
         except Exception:
             log.exception("wallboard snapshot failed")
             continue
