@@ -253,12 +253,7 @@ class CallRecorder:
             if record is not None:
                 record.disposition = disposition[:64]
                 record.wrap_up_notes = notes[:MAX_WRAP_UP_NOTES]
-            entry = await session.scalar(
-                select(Interaction)
-                .where(Interaction.call_id == call_id)
-                .order_by(Interaction.id)
-                .limit(1)
-            )
+            entry = await _history_entry(session, call_id)
             if entry is None:
                 return False
             entry.disposition = disposition[:64]
@@ -275,9 +270,7 @@ class CallRecorder:
             if record is None or record.csat_score is not None:
                 return
             record.csat_score = score
-            entry = await session.scalar(
-                select(Interaction).where(Interaction.call_id == call_id).limit(1)
-            )
+            entry = await _history_entry(session, call_id)
             if entry is not None:
                 entry.csat_score = score
 
@@ -291,9 +284,7 @@ class CallRecorder:
             if record is None:
                 return
             record.customer_id = customer_id
-            entry = await session.scalar(
-                select(Interaction).where(Interaction.call_id == call_id).limit(1)
-            )
+            entry = await _history_entry(session, call_id)
             if entry is not None:
                 entry.customer_id = customer_id
             elif record.ended_at is not None and record.outcome == "answered":
@@ -387,6 +378,13 @@ class CallRecorder:
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
         return {row.agent_id: (row.state, row.reason, row.at) for row in rows}
+
+
+async def _history_entry(session: AsyncSession, call_id: str) -> Interaction | None:
+    """The call's entry in its customer's history (the first, should there be two)."""
+    return await session.scalar(
+        select(Interaction).where(Interaction.call_id == call_id).order_by(Interaction.id).limit(1)
+    )
 
 
 async def _offer(session: AsyncSession, leg_id: str) -> CallOffer | None:

@@ -5,6 +5,7 @@ orchestrator asked of it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,17 +108,13 @@ def arrive() -> ev.CallArrived:
     )
 
 
-@pytest_asyncio.fixture
-async def rig() -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def control_rig(rules: RoutingRules) -> AsyncIterator[Rig]:
+    """Alice, Bob and Carol under ``rules``, on one in-memory PBX."""
     pbx, records, notifier, now = ControlDialer(), FakeRecords(), FakeNotifier(), [1000.0]
     o = Orchestrator(
         agents=[ALICE, BOB, CAROL],
-        rules=RoutingRules(
-            queues=[
-                QueueRule(name="sales", skills={"sales": 1}, wrap_up_s=30),
-                QueueRule(name="support", skills={"support": 1}, wrap_up_s=30),
-            ]
-        ),
+        rules=rules,
         dialers={PBX: pbx},
         records=records,
         pops=fake_pop,
@@ -125,8 +122,22 @@ async def rig() -> AsyncIterator[Rig]:
         clock=lambda: now[0],
     )
     o.start()
-    yield Rig(o, pbx, records, notifier, now)
-    await o.stop()
+    try:
+        yield Rig(o, pbx, records, notifier, now)
+    finally:
+        await o.stop()
+
+
+@pytest_asyncio.fixture
+async def rig() -> AsyncIterator[Rig]:
+    rules = RoutingRules(
+        queues=[
+            QueueRule(name="sales", skills={"sales": 1}, wrap_up_s=30),
+            QueueRule(name="support", skills={"support": 1}, wrap_up_s=30),
+        ]
+    )
+    async with control_rig(rules) as rig:
+        yield rig
 
 
 async def test_hold_moves_the_call_into_its_conference_once_and_resume_brings_the_caller_back(

@@ -11,42 +11,29 @@ import pytest_asyncio
 
 from agents import AgentState
 from callcenter.ami import events as ev
-from callcenter.orchestration.orchestrator import Orchestrator
 from callcenter.ports import TransferTarget
 from routing import QueueRule, RoutingRules
-from tests.unit.test_orchestrator import FakeNotifier, FakeRecords, fake_pop
 from tests.unit.test_orchestrator_call_control import (
     ALICE,
-    BOB,
     CALLER,
     CAROL,
     LINKEDID,
     PBX,
-    ControlDialer,
     Rig,
+    control_rig,
 )
 
 
 @pytest_asyncio.fixture
 async def rig() -> AsyncIterator[Rig]:
-    pbx, records, notifier, now = ControlDialer(), FakeRecords(), FakeNotifier(), [1000.0]
-    o = Orchestrator(
-        agents=[ALICE, BOB, CAROL],
-        rules=RoutingRules(
-            queues=[
-                QueueRule(name="sales", skills={"sales": 1}, survey=True),
-                QueueRule(name="support", skills={"support": 1}),
-            ]
-        ),
-        dialers={PBX: pbx},
-        records=records,
-        pops=fake_pop,
-        notifier=notifier,
-        clock=lambda: now[0],
+    rules = RoutingRules(
+        queues=[
+            QueueRule(name="sales", skills={"sales": 1}, survey=True),
+            QueueRule(name="support", skills={"support": 1}),
+        ]
     )
-    o.start()
-    yield Rig(o, pbx, records, notifier, now)
-    await o.stop()
+    async with control_rig(rules) as rig:
+        yield rig
 
 
 async def test_only_a_queue_with_a_survey_offers_its_calls_with_one(rig: Rig) -> None:
