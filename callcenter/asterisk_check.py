@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callcenter.ami.tracker import TRACKED_EVENTS
+
 MANAGER, EXTENSIONS, PJSIP = "manager.conf", "extensions.conf", "pjsip.conf"
 
 #: the contexts callcenter sends calls into (or that raise its events), and why
@@ -35,29 +37,6 @@ REQUIRED_CONTEXTS: dict[str, str] = {
     "callcenter-closed": "closed actions send callers there",
 }
 
-#: every event the call tracker handles (``_HANDLERS`` of callcenter/ami/tracker.py;
-#: a unit test keeps the two equal): a manager.conf eventfilter must let each pass
-TRACKED_EVENTS: tuple[str, ...] = (
-    "Newchannel",
-    "Newstate",
-    "Rename",
-    "DialState",
-    "UserEvent",
-    "VarSet",
-    "ConfbridgeJoin",
-    "OriginateResponse",
-    "BridgeEnter",
-    "BridgeLeave",
-    "HangupRequest",
-    "Hangup",
-    "FullyBooted",
-    "DeviceStateChange",
-    "ContactStatus",
-    "DialBegin",
-    "DialEnd",
-    "LocalOptimizationBegin",
-    "LocalOptimizationEnd",
-)
 
 #: write classes that give whoever holds the AMI secret the whole machine
 DANGEROUS_WRITE: dict[str, str] = {

@@ -1023,25 +1023,28 @@ class CallTracker:
         """``[callcenter-callback]`` ran on the caller of a call of ours: it asked
         to be called back (at ``Number``; its caller id if that is empty) and is
         about to hang up. Anyone else's is not ours to act on."""
-        channel = self._channels.observe(msg)
-        call = None if channel is None else self._caller_call(channel)
-        if call is None or channel is None or call.callback:
-            return
-        if not self._is_caller_party(call, channel):
+        call = self._raised_by_caller(msg)
+        if call is None or call.callback:
             return
         number = _known(msg.get("Number")) or _known(msg.get("CallerIDNum"))
         self._emit(ev.CallbackRequested(self.pbx, call.linkedid, number, self._at))
+
+    def _raised_by_caller(self, msg: Message) -> Call | None:
+        """The call whose customer's own channel raised this UserEvent; None for
+        any other channel (an agent's leg, someone else's call)."""
+        channel = self._channels.observe(msg)
+        call = None if channel is None else self._caller_call(channel)
+        if call is None or channel is None or not self._is_caller_party(call, channel):
+            return None
+        return call
 
     def _survey_answered(self, msg: Message) -> None:
         """``[callcenter-survey]`` ran on the caller of an answered call of ours
         and raised the score keyed. The dialplan lets only 1-5 through; a score
         that is anything else (a hand-edited dialplan, a forged UserEvent
         action) is logged and dropped, never stored."""
-        channel = self._channels.observe(msg)
-        call = None if channel is None else self._caller_call(channel)
-        if call is None or channel is None or not call.ever_bridged:
-            return
-        if not self._is_caller_party(call, channel):
+        call = self._raised_by_caller(msg)
+        if call is None or not call.ever_bridged:
             return
         score = (msg.get("Score") or "").strip()
         if score not in SURVEY_SCORES:
@@ -1177,8 +1180,10 @@ def _duration_s(value: str | None) -> float:
     return float(hours * 3600 + minutes * 60 + seconds)
 
 
+#: every AMI event the tracker reads (an Asterisk eventfilter must keep them all)
+TRACKED_EVENTS: tuple[str, ...] = tuple(_HANDLERS)
 _EVENT_PREFIX = b"Event: "
-_TRACKED_EVENTS = frozenset(name.encode() for name in _HANDLERS)
+_TRACKED_EVENTS = frozenset(name.encode() for name in TRACKED_EVENTS)
 _CALL_ID_VARSET = b"\r\nVariable: CC_CALL_ID\r\n"
 
 

@@ -1746,9 +1746,9 @@ class Orchestrator:
 
     async def _send_to_survey(self, call: LiveCall) -> None:
         dialer = self._dialers.get(call.pbx)
+        if dialer is None:
+            return  # no link: no hang-up could be sent either
         try:
-            if dialer is None:
-                raise OfferNotPlaced(f"no link to PBX {call.pbx!r}")
             await dialer.redirect_caller(
                 call_id=call.call_id, caller_channel=call.caller_channel, destination="survey"
             )
