@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
@@ -52,10 +52,14 @@ from callcenter.rules_watch import follow_published_rules
 from callcenter.screen_pops import ScreenPops
 from callcenter.settings import RecordingSettings, Settings, refuse_demo_secrets
 from callcenter.web.app import create_web_app
+from callcenter.web.forwarding import Forwarding
 from callcenter.web.hub import Hub
 from recordings import RecordingCipher, RecordingStore
 from routing import RoutingRules
 from screenpop.external import ExternalCrm
+
+if TYPE_CHECKING:
+    from callcenter.leader_address import LeaderAddress
 
 log = structlog.get_logger(__name__)
 
@@ -195,6 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     if leadership is not None:
         desk.why_not = "this node is a standby: another node leads the call center"
+    leader_address, forwarding = build_forwarding(settings, desk)
 
     async def readiness() -> dict[str, bool]:
         checks: dict[str, bool] = {"database": False}
@@ -306,6 +311,9 @@ def create_app(settings: Settings) -> FastAPI:
                     ),
                     "demo-agents",
                 )
+            if leader_address is not None and settings.advertise_url is not None:
+                # Last: other nodes forward here only once this node can answer.
+                _background(stack, leader_address.advertise(settings.advertise_url), "advertise")
             log.info(
                 "callcenter started",
                 agents=len(directory.agents),
@@ -319,6 +327,8 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(engine.dispose)
             await wait_for_database(engine, settings.database_wait_s)
             await asyncio.to_thread(run_migrations, settings.database_url)
+            if leader_address is not None:
+                stack.push_async_callback(leader_address.aclose)
             if fanout is not None:
                 # Every node, leader or not, serves pages: each shares its hub.
                 # Stopped after what acts on calls, so its last pushes go out.
@@ -347,6 +357,7 @@ def create_app(settings: Settings) -> FastAPI:
         desktop_grace_s=settings.desktop_grace_s,
         default_region=settings.default_region,
         reports=settings.reports,
+        forwarding=forwarding,
     )
     app.state.runtime = runtime
     return app
@@ -381,8 +392,34 @@ def build_hub(settings: Settings) -> tuple[Hub, Callable[[], Awaitable[None]] | 
         node=settings.fanout.node,
         max_pending=settings.fanout.max_pending,
         max_delay_s=settings.fanout.max_delay_s,
+        presence_interval_s=settings.fanout.presence_interval_s,
     )
     return hub, hub.run
+
+
+def build_forwarding(
+    settings: Settings, desk: DeskProxy
+) -> tuple[LeaderAddress | None, Forwarding | None]:
+    """With HA and Redis: where the leader publishes its address, and how a node
+    that does not lead sends commands there (``redis`` imported then only)."""
+    if not settings.ha_enabled or settings.redis_url is None:
+        return None, None
+    if settings.advertise_url is None:
+        log.warning(
+            "ha_enabled and redis_url without advertise_url: a node that does not lead "
+            "cannot forward commands and answers 503"
+        )
+    from callcenter.leader_address import LeaderAddress, leader_key
+
+    address = LeaderAddress(
+        settings.redis_url.get_secret_value(), leader_key(settings.fanout.channel)
+    )
+    forwarding = Forwarding(
+        lookup=address,
+        routes_here=lambda: desk.target is not None,
+        own_url=settings.advertise_url,
+    )
+    return address, forwarding
 
 
 def _background(stack: AsyncExitStack, coro: Any, name: str) -> None:

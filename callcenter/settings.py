@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -205,6 +206,19 @@ class ReportSettings(BaseModel):
         return name
 
 
+def check_advertise_url(url: str) -> str:
+    """An ``http(s)://host:port`` other nodes can send requests to, without a
+    path, a query or credentials (they would go along with every command)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("advertise_url must be http:// or https:// with a host")
+    if parts.username or parts.password:
+        raise ValueError("advertise_url must not hold credentials")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("advertise_url must not have a path, query or fragment")
+    return url.rstrip("/")
+
+
 class FanoutSettings(BaseModel):
     """How hub messages are shared between API nodes when ``redis_url`` is set
     (the ``[fanout]`` table; ``callcenter.web.hub_fanout`` says how)."""
@@ -218,6 +232,9 @@ class FanoutSettings(BaseModel):
     max_pending: int = Field(default=10_000, ge=1, le=1_000_000)
     #: a message not published within this long is dropped: a late pop is worse than none
     max_delay_s: float = Field(default=5.0, gt=0, le=300)
+    #: how often a node tells the others which pages it serves (also sent at
+    #: each change); a node silent three times as long is taken as gone
+    presence_interval_s: float = Field(default=5.0, gt=0, le=300)
 
 
 class Settings(BaseSettings):
@@ -235,6 +252,12 @@ class Settings(BaseSettings):
     ha_enabled: bool = False
     #: How often a standby tries for the lock, and the leader checks it still has it.
     ha_poll_s: float = Field(default=1.0, gt=0, le=60)
+    #: With ``ha_enabled`` and ``redis_url``: the URL other nodes reach this one's
+    #: HTTP at (``http://10.0.0.5:8000``). The leader publishes it; the other nodes
+    #: then serve agents' and supervisors' pages too, sending their commands to
+    #: it (``callcenter.web.forwarding``). None: a node that does not lead answers
+    #: 503 and the load balancer must send clients to the leader.
+    advertise_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     #: Demo mode seeds demo users with known passwords; never on in production.
@@ -273,6 +296,11 @@ class Settings(BaseSettings):
     def _blank_redis_is_none(cls, url: SecretStr | None) -> SecretStr | None:
         """``CALLCENTER_REDIS_URL=`` (set but empty) means no Redis."""
         return url if url is not None and url.get_secret_value().strip() else None
+
+    @field_validator("advertise_url")
+    @classmethod
+    def _advertise_url_usable(cls, url: str | None) -> str | None:
+        return check_advertise_url(url) if url else None
 
     @model_validator(mode="after")
     def _sites_known(self) -> Settings:

@@ -23,7 +23,8 @@ from callcenter.settings import ReportSettings
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.context import Readiness, WebContext
 from callcenter.web.desktop_presence import DesktopPresence
-from callcenter.web.hub import Hub
+from callcenter.web.forwarding import Forwarding, NodeForwarding, forwarding_key
+from callcenter.web.hub import Hub, PeerHandlers
 from callcenter.web.routes_admin import admin_router
 from callcenter.web.routes_api import api_router
 from callcenter.web.routes_calls import calls_router
@@ -38,6 +39,7 @@ from callcenter.web.routes_reports import reports_router
 from callcenter.web.routes_rules import rules_router
 from callcenter.web.routes_ws import ws_router
 from callcenter.web.security_headers import SecurityHeaders
+from callcenter.web.snapshots import snapshots_of
 from callcenter.web.wallboard_feed import push_wallboards
 from recordings import RecordingStore
 
@@ -70,7 +72,9 @@ def create_web_app(
     desktop_grace_s: float | None = 60.0,
     default_region: str = "US",
     reports: ReportSettings | None = None,
+    forwarding: Forwarding | None = None,
 ) -> FastAPI:
+    presence = None if desktop_grace_s is None else DesktopPresence(desk, desktop_grace_s)
     context = WebContext(
         desk=desk,
         hub=hub,
@@ -84,10 +88,20 @@ def create_web_app(
         database=database,
         audit=audit,
         recordings=recordings,
-        presence=None if desktop_grace_s is None else DesktopPresence(desk, desktop_grace_s),
+        presence=presence,
         default_region=default_region,
         reports=reports or ReportSettings(),
+        forwarding=forwarding,
     )
+    hub.answer_peers(
+        PeerHandlers(
+            snapshot=snapshots_of(desk),
+            desktop_opened=presence.opened if presence is not None else _ignore,
+            desktop_closed=presence.closed if presence is not None else _ignore,
+            revoked=context.sessions.apply_revocation,
+        )
+    )
+    context.sessions.on_revoke = hub.share_revocation
     app = FastAPI(
         title="callcenter",
         summary="ACD for Asterisk: agents, queues, routing rules, live calls and call control",
@@ -103,6 +117,8 @@ def create_web_app(
     app.add_exception_handler(RequestValidationError, _invalid_input)  # type: ignore[arg-type]
     app.add_exception_handler(DeskUnavailable, _no_router)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeaders)
+    # Outermost: a forwarded answer is the leader's, security headers included.
+    app.add_middleware(NodeForwarding, key=forwarding_key(session_secret), forwarding=forwarding)
     app.include_router(health_router())
     app.include_router(api_router())
     app.include_router(calls_router())
@@ -125,7 +141,8 @@ def _with_wallboard_feed(
     outer: Lifespan | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The caller's lifespan, plus the wallboard feed running inside it (so the feed
-    stops before whatever the desk depends on)."""
+    stops before whatever the desk depends on); what the web app holds itself is
+    let go as it stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,8 +161,14 @@ def _with_wallboard_feed(
                 await asyncio.gather(feed, return_exceptions=True)
                 if context.presence is not None:
                     context.presence.close()
+                if context.forwarding is not None:
+                    await context.forwarding.http.aclose()
 
     return lifespan
+
+
+def _ignore(agent_id: int) -> None:
+    """Desktops opened elsewhere matter to nobody here (presence is off)."""
 
 
 def web_context_of(app: FastAPI) -> WebContext:

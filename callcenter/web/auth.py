@@ -4,9 +4,13 @@ Why a signed cookie and not a server-side session table: any API node can check
 it without shared state (several nodes run behind Redis in production), and the
 websocket handshake carries it automatically. The cookie is HttpOnly (page
 scripts cannot read it) and SameSite=Lax (other sites cannot make the browser
-send it on a cross-site POST). Logout revokes the session id in this process so a
-copied cookie stops working here before it expires; other nodes still accept it
-until its expiry, which is why the lifetime is a working shift, not weeks.
+send it on a cross-site POST). Logout revokes the session id so a copied cookie
+stops working before it expires, and a change of a user's roles, queues or
+password ends their sessions; each revocation is handed to ``on_revoke``, which
+shares it with the other nodes (the Redis fan-out), and theirs are applied with
+``apply_revocation``. Revocations live in memory: a node restarted, or one that
+missed the message while Redis was away, accepts the token again until it
+expires, which is why the lifetime is a working shift, not weeks.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class Sessions:
         #: user id -> instant before which their sessions no longer count (their
         #: roles, queues or password changed: a token carries the old ones)
         self._user_cutoff: dict[int, float] = {}
+        #: told of each revocation made here (to share it with other nodes)
+        self.on_revoke: Callable[[dict[str, Any]], None] | None = None
 
     def issue(self, principal: Principal) -> str:
         now = self._clock()
@@ -66,7 +72,9 @@ class Sessions:
         """End every session of ``user_id`` issued until now (in this process):
         after a change of roles, queues or password the old token would keep
         granting what was taken away."""
-        self._user_cutoff[user_id] = self._clock()
+        cutoff = self._clock()
+        self._cut_off(user_id, cutoff)
+        self._tell({"user_id": user_id, "cutoff": cutoff})
 
     def read(self, token: str | None) -> Principal | None:
         """The principal of a valid, unexpired, not revoked token; else None."""
@@ -91,9 +99,33 @@ class Sessions:
         payload = self._payload(token)
         if payload is None:
             return
+        sid, expires = str(payload["sid"]), float(payload["exp"])
+        self._end_session(sid, expires)
+        self._tell({"sid": sid, "exp": expires})
+
+    def apply_revocation(self, revocation: dict[str, Any]) -> bool:
+        """A revocation made on another node (``on_revoke``'s argument there);
+        whether it was one."""
+        match revocation:
+            case {"sid": str(sid), "exp": int() | float() as expires} if sid:
+                self._end_session(sid, float(expires))
+            case {"user_id": int(user_id), "cutoff": int() | float() as cutoff}:
+                self._cut_off(user_id, float(cutoff))
+            case _:
+                return False
+        return True
+
+    def _end_session(self, sid: str, expires: float) -> None:
         now = self._clock()
-        self._revoked = {sid: exp for sid, exp in self._revoked.items() if exp > now}
-        self._revoked[str(payload["sid"])] = float(payload["exp"])
+        self._revoked = {known: exp for known, exp in self._revoked.items() if exp > now}
+        self._revoked[sid] = expires
+
+    def _cut_off(self, user_id: int, cutoff: float) -> None:
+        self._user_cutoff[user_id] = max(cutoff, self._user_cutoff.get(user_id, cutoff))
+
+    def _tell(self, revocation: dict[str, Any]) -> None:
+        if self.on_revoke is not None:
+            self.on_revoke(revocation)
 
     def _payload(self, token: str | None) -> dict[str, Any] | None:
         if not token:

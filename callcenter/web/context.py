@@ -19,6 +19,7 @@ from callcenter.ports import Authenticator, CallCenterDesk, SupervisionLog
 from callcenter.settings import ReportSettings
 from callcenter.web.auth import LoginThrottle, Sessions
 from callcenter.web.desktop_presence import DesktopPresence
+from callcenter.web.forwarding import Forwarding
 from callcenter.web.hub import Hub
 from recordings import RecordingStore
 
@@ -53,6 +54,9 @@ class WebContext:
     default_region: str = "US"
     #: how the reports count (time zone, window, short abandons...)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    #: where commands go when this node does not route (None: one node, or no
+    #: leader address shared: a node without a router answers 503)
+    forwarding: Forwarding | None = None
 
 
 def web_context(conn: HTTPConnection) -> WebContext:

@@ -22,7 +22,7 @@ from collections import Counter
 import structlog
 
 from agents import AgentState
-from callcenter.ports import CallCenterDesk
+from callcenter.ports import CallCenterDesk, DeskUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +83,8 @@ class DesktopPresence:
             if view.state not in _WORKING:
                 return  # already away or logged out: nothing to protect callers from
             await self._desk.set_agent_state(agent_id, AgentState.NOT_READY, DESKTOP_GONE)
+        except DeskUnavailable:
+            return  # no router here: the node that routes counts desktops too
         except Exception:
             # An agent removed meanwhile, a refused move: never an unhandled task.
             log.exception("could not make an agent without a desktop Not Ready", agent_id=agent_id)

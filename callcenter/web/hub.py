@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -79,6 +80,22 @@ class Subscription:
             await self._wakeup.wait()
 
 
+@dataclass(frozen=True, slots=True)
+class PeerHandlers:
+    """What a hub does when other nodes ask or tell it something (only a hub
+    shared between nodes hears from any: ``callcenter.web.hub_fanout``)."""
+
+    #: the messages that give a page opened on another node its whole picture:
+    #: an agent's (its id) or a wallboard's (None); empty on a node with no router
+    snapshot: Callable[[int | None], list[dict[str, Any]]]
+    #: an agent's page opened, or closed, on another node
+    desktop_opened: Callable[[int], None]
+    desktop_closed: Callable[[int], None]
+    #: a session ended on another node (``Sessions.apply_revocation``); whether
+    #: it was a revocation at all
+    revoked: Callable[[dict[str, Any]], bool]
+
+
 class Hub:
     """Implements ``callcenter.ports.Notifier`` for websocket connections."""
 
@@ -107,6 +124,20 @@ class Hub:
         if text is not None:
             for subscription in tuple(self._wallboards):
                 subscription.push(text)
+
+    # -- other nodes: none for a hub of one process -----------------------------
+
+    def answer_peers(self, handlers: PeerHandlers) -> None:
+        """How to answer other nodes; a hub of one process hears from none."""
+
+    def share_revocation(self, revocation: dict[str, Any]) -> None:
+        """Tell the other nodes a session ended here; a hub of one process has none."""
+
+    def request_snapshot(self, agent_id: int | None) -> bool:
+        """Ask the node that routes for the whole picture of a page opened here
+        (an agent's, or a wallboard's for None), to come as pushes; whether
+        anyone can hear the request (never, for a hub of one process)."""
+        return False
 
     # -- connections ----------------------------------------------------------
 

@@ -14,6 +14,16 @@ chosen because a local pop would then wait for a round trip to Redis, and a
 Redis outage would take every page off the air, or need a fallback that could
 deliver a message twice when Redis comes back at the wrong moment.
 
+Pages opened on a node that does not route (a standby serving as an API
+node): that node asks, with a ``snapshot`` envelope, for the page's whole
+picture; the node that routes answers with pushes addressed to the asking node
+only (``to``), so the agent's other pages do not get it twice. Every node also
+publishes a ``presence`` envelope (how many pages of each agent, how many
+wallboards it serves) when that changes and every ``presence_interval_s``: the
+routing node counts those desktops as open (``DesktopPresence``) and keeps
+pushing wallboards while any node shows one. A node not heard from for three
+intervals is taken as gone, and its pages as closed.
+
 When Redis is down: local delivery goes on unchanged (a single node keeps
 working); what other nodes should have had is lost for them (pub/sub is
 at-most-once). Publishing never blocks nor raises into the orchestrator: a push
@@ -38,9 +48,10 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal, cast
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeGuard, cast
 from urllib.parse import urlsplit
 
 import structlog
@@ -57,7 +68,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from callcenter.web.hub import Hub
+from callcenter.web.hub import Hub, PeerHandlers, Subscription
 
 log = structlog.get_logger(__name__)
 
@@ -70,9 +81,14 @@ MAX_BACKOFF_S = 5.0
 RECEIVE_TIMEOUT_S = 1.0
 #: how long the stop waits to publish what is still queued
 FLUSH_ON_STOP_S = 1.0
+#: a node silent for this many presence intervals is taken as gone
+PEER_SILENCE_INTERVALS = 3
+#: pages opening together (a shift starting, a node's pages reconnecting) make one
+#: presence message, not one each
+PRESENCE_SETTLE_S = 0.2
 
-Kind = Literal["agent", "wallboards"]
-_KINDS: frozenset[str] = frozenset({"agent", "wallboards"})
+Kind = Literal["agent", "wallboards", "snapshot", "presence", "revoke"]
+_KINDS: frozenset[str] = frozenset({"agent", "wallboards", "snapshot", "presence", "revoke"})
 _FAILURES = (RedisError, OSError)
 
 
@@ -82,27 +98,32 @@ class MalformedEnvelope(ValueError):
 
 @dataclass(frozen=True)
 class Envelope:
-    """One hub message on the channel: who published it, to whom it goes."""
+    """One hub message on the channel: who published it, to whom it goes.
+
+    Kinds: ``agent`` (a push to ``target``'s pages), ``wallboards``, ``snapshot``
+    (a page of agent ``target``, or a wallboard for None, opened on ``origin``
+    wants its picture), ``presence`` (the pages ``origin`` serves), ``revoke``
+    (a session ended on ``origin``: a logout, a user's roles changed)."""
 
     origin: str
     kind: Kind
-    #: the agent for ``agent``; None for ``wallboards``
+    #: the agent for ``agent``; None for ``wallboards`` and ``presence``
     target: int | None
     message: dict[str, Any]
+    #: the one node that delivers it (a snapshot's answer); None: every node
+    to: str | None = None
 
     def encode(self) -> str:
-        return json.dumps(
-            {
-                "v": ENVELOPE_VERSION,
-                "origin": self.origin,
-                "kind": self.kind,
-                "target": self.target,
-                "message": self.message,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-        )
+        fields: dict[str, Any] = {
+            "v": ENVELOPE_VERSION,
+            "origin": self.origin,
+            "kind": self.kind,
+            "target": self.target,
+            "message": self.message,
+        }
+        if self.to is not None:
+            fields["to"] = self.to
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Envelope:
@@ -125,13 +146,44 @@ class Envelope:
             raise MalformedEnvelope("no origin")
         if kind not in _KINDS:
             raise MalformedEnvelope("unknown kind")
-        if kind == "agent" and (not isinstance(target, int) or isinstance(target, bool)):
+        if kind == "agent" and not _is_id(target):
             raise MalformedEnvelope("agent message without an agent id")
-        if kind == "wallboards" and target is not None:
-            raise MalformedEnvelope("wallboard message with a target")
+        if kind in ("wallboards", "presence", "revoke") and target is not None:
+            raise MalformedEnvelope(f"{kind} message with a target")
+        if kind == "snapshot" and target is not None and not _is_id(target):
+            raise MalformedEnvelope("snapshot for something that is not an agent id")
         if not isinstance(message, dict):
             raise MalformedEnvelope("message is not an object")
-        return cls(origin, cast(Kind, kind), target, message)
+        if kind == "presence":
+            _check_presence(message)
+        to = parsed.get("to")
+        if to is not None and (not isinstance(to, str) or not to):
+            raise MalformedEnvelope("addressed to no node")
+        return cls(origin, cast(Kind, kind), target, message, to)
+
+
+def _is_id(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_presence(message: dict[str, Any]) -> None:
+    agents, wallboards = message.get("agents"), message.get("wallboards")
+    if not isinstance(agents, dict) or not all(
+        isinstance(key, str) and key.isdigit() and _is_id(pages) and pages > 0
+        for key, pages in agents.items()
+    ):
+        raise MalformedEnvelope("presence without a count of pages per agent")
+    if not _is_id(wallboards) or wallboards < 0:
+        raise MalformedEnvelope("presence without a count of wallboards")
+
+
+@dataclass(slots=True)
+class _Peer:
+    """What another node last said it serves, and when."""
+
+    heard_at: float
+    agents: dict[int, int] = field(default_factory=dict)
+    wallboards: int = 0
 
 
 def redis_location(url: str) -> str:
@@ -175,10 +227,13 @@ class FanoutHub(Hub):
         queue_size: int = 100,
         max_pending: int = 10_000,
         max_delay_s: float = 5.0,
+        presence_interval_s: float = 5.0,
     ) -> None:
         super().__init__(queue_size=queue_size)
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
+        if presence_interval_s <= 0:
+            raise ValueError("presence_interval_s must be positive")
         self._url = redis_url
         self.where = redis_location(redis_url)
         self.channel = channel
@@ -192,6 +247,10 @@ class FanoutHub(Hub):
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publishing_fails = False
+        self._presence_interval_s = presence_interval_s
+        self._presence_moved = asyncio.Event()
+        self._peers: dict[str, _Peer] = {}
+        self._handlers: PeerHandlers | None = None
         #: whether other nodes' messages are being received right now
         self.subscribed = False
         #: counters, for tests and operators
@@ -245,6 +304,87 @@ class FanoutHub(Hub):
                 redis=self.where,
             )
 
+    # -- other nodes' pages -------------------------------------------------------
+
+    def answer_peers(self, handlers: PeerHandlers) -> None:
+        self._handlers = handlers
+
+    def share_revocation(self, revocation: dict[str, Any]) -> None:
+        self._queue(Envelope(self.origin, "revoke", None, revocation))
+
+    def request_snapshot(self, agent_id: int | None) -> bool:
+        if not self.subscribed:
+            return False  # the answer could not reach this node
+        self._queue(Envelope(self.origin, "snapshot", agent_id, {}))
+        return True
+
+    @property
+    def wallboard_count(self) -> int:
+        """Wallboards open here and on the other nodes (the routing node pushes
+        snapshots while there is any)."""
+        return super().wallboard_count + sum(peer.wallboards for peer in self._peers.values())
+
+    @contextmanager
+    def agent_subscription(self, agent_id: int) -> Iterator[Subscription]:
+        try:
+            with super().agent_subscription(agent_id) as subscription:
+                self._presence_changed()
+                yield subscription
+        finally:
+            self._presence_changed()
+
+    @contextmanager
+    def wallboard_subscription(self) -> Iterator[Subscription]:
+        try:
+            with super().wallboard_subscription() as subscription:
+                self._presence_changed()
+                yield subscription
+        finally:
+            self._presence_changed()
+
+    def _presence_changed(self) -> None:
+        self._presence_moved.set()  # subscriptions come and go on the hub's loop
+
+    def _presence(self) -> dict[str, Any]:
+        return {
+            "agents": {str(agent_id): len(pages) for agent_id, pages in self._agents.items()},
+            "wallboards": len(self._wallboards),
+        }
+
+    def _peer_said(self, origin: str, presence: dict[str, Any]) -> None:
+        peer = self._peers.get(origin)
+        before = peer.agents if peer is not None else {}
+        after = {int(agent_id): pages for agent_id, pages in presence["agents"].items()}
+        self._peers[origin] = _Peer(time.monotonic(), after, presence["wallboards"])
+        self._desktops_moved(before, after)
+
+    def _forget_silent_peers(self) -> None:
+        silent_since = time.monotonic() - PEER_SILENCE_INTERVALS * self._presence_interval_s
+        for origin, peer in tuple(self._peers.items()):
+            if peer.heard_at < silent_since:
+                del self._peers[origin]
+                log.info("node silent: its pages taken as closed", node=origin, redis=self.where)
+                self._desktops_moved(peer.agents, {})
+
+    def _desktops_moved(self, before: dict[int, int], after: dict[int, int]) -> None:
+        handlers = self._handlers
+        if handlers is None:
+            return
+        for agent_id in before.keys() | after.keys():
+            change = after.get(agent_id, 0) - before.get(agent_id, 0)
+            for _ in range(abs(change)):
+                if change > 0:
+                    handlers.desktop_opened(agent_id)
+                else:
+                    handlers.desktop_closed(agent_id)
+
+    def _answer_snapshot(self, request: Envelope) -> None:
+        if self._handlers is None:
+            return
+        kind: Kind = "agent" if request.target is not None else "wallboards"
+        for message in self._handlers.snapshot(request.target):
+            self._queue(Envelope(self.origin, kind, request.target, message, to=request.origin))
+
     # -- from the channel --------------------------------------------------------
 
     def receive(self, raw: bytes | str) -> bool:
@@ -264,11 +404,22 @@ class FanoutHub(Hub):
             return False
         if envelope.origin == self.origin:
             return False  # delivered locally when it was pushed
+        if envelope.to is not None and envelope.to != self.origin:
+            return False  # another node's answer
         if envelope.kind == "agent":
             assert envelope.target is not None
             Hub.to_agent(self, envelope.target, envelope.message)
-        else:
+        elif envelope.kind == "wallboards":
             Hub.to_wallboards(self, envelope.message)
+        elif envelope.kind == "snapshot":
+            self._answer_snapshot(envelope)
+        elif envelope.kind == "revoke":
+            if self._handlers is not None and not self._handlers.revoked(envelope.message):
+                self.malformed += 1
+                log.warning("malformed session revocation from redis skipped", node=envelope.origin)
+                return False
+        else:
+            self._peer_said(envelope.origin, envelope.message)
         self.delivered += 1
         return True
 
@@ -292,10 +443,16 @@ class FanoutHub(Hub):
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._publish_forever(client), name="hub-fanout-publish")
                 tasks.create_task(self._receive_forever(client), name="hub-fanout-receive")
+                tasks.create_task(self._presence_forever(), name="hub-fanout-presence")
         except Exception:
             log.exception("hub fan-out failed: this node's clients get its own messages only")
             raise
         finally:
+            if self.subscribed:
+                # This node's pages are about to close: other nodes need not wait.
+                self._queue(
+                    Envelope(self.origin, "presence", None, {"agents": {}, "wallboards": 0})
+                )
             try:
                 await asyncio.wait_for(self._flush(client), FLUSH_ON_STOP_S)
             except (TimeoutError, *_FAILURES):
@@ -365,6 +522,7 @@ class FanoutHub(Hub):
             )
             log.info("hub fan-out subscribed", redis=self.where, channel=self.channel)
             self.subscribed = True
+            self._presence_changed()  # other nodes may have missed changes meanwhile
             try:
                 while True:
                     message = await pubsub.get_message(
@@ -383,6 +541,19 @@ class FanoutHub(Hub):
                 self.subscribed = False
                 await _quietly_close(pubsub)
             await asyncio.sleep(0.2)  # a flapping server is not hammered
+
+    async def _presence_forever(self) -> None:
+        """Tell the other nodes what pages this one serves: on a change (settled
+        for a moment) and every interval; forget the nodes gone silent."""
+        while True:
+            if self.subscribed:
+                self._queue(Envelope(self.origin, "presence", None, self._presence()))
+            self._forget_silent_peers()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._presence_interval_s):
+                    await self._presence_moved.wait()
+            await asyncio.sleep(PRESENCE_SETTLE_S)
+            self._presence_moved.clear()
 
     async def _subscribe(self, client: Redis) -> PubSub:
         pubsub = client.pubsub(ignore_subscribe_messages=True)

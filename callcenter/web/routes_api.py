@@ -19,12 +19,12 @@ from callcenter.web.context import web_context
 from callcenter.web.deps import AdminPrincipal, AgentPrincipal, AnyPrincipal, SupervisorPrincipal
 from callcenter.web.guards import check_origin, principal_of
 from callcenter.web.scope import scoped_wallboard
+from callcenter.web.snapshots import wallboard_message
 from callcenter.web.views import (
     agent_json,
     principal_json,
     supervision_event_json,
     supervision_started_json,
-    wallboard_json,
 )
 
 log = structlog.get_logger(__name__)
@@ -217,8 +217,7 @@ async def check_reason_code(request: Request, state: str, reason: str | None) ->
 
 
 async def wallboard(principal: SupervisorPrincipal, request: Request) -> dict[str, Any]:
-    board = scoped_wallboard(web_context(request).desk.wallboard(), principal)
-    return {"type": "wallboard", **wallboard_json(board)}
+    return wallboard_message(scoped_wallboard(web_context(request).desk.wallboard(), principal))
 
 
 async def call_routing(

@@ -6,6 +6,14 @@ writes (draining the connection's hub queue) and one task reads (pings only, siz
 and rate limited); whichever stops first ends the connection, so a stalled
 browser never holds anything but its own task.
 
+On a node that does not route (an API node beside the leader, see
+``callcenter.web.forwarding``) a page is accepted as long as a leader is
+advertised and the hub is shared: the node asks the leader for the page's
+picture (``Hub.request_snapshot``), which arrives as pushes, and the leader's
+pushes follow through the hub. A supervisor scoped to some queues gets the
+leader's scoped board over HTTP on the same beat. With no leader known the page
+is told to try again (1013).
+
 Close codes the pages act on: 4401 not logged in, 4403 wrong role (both: go to
 the login page), 1008 policy (foreign Origin, flooding), 1009 frame too big, 1013
 too slow to keep up (reconnect and start from a fresh snapshot).
@@ -18,19 +26,21 @@ import contextlib
 import json
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from callcenter.metrics import WEBSOCKET_CLIENTS
 from callcenter.ports import DeskUnavailable, Principal, Role
-from callcenter.web.context import web_context
+from callcenter.web.context import WebContext, web_context
 from callcenter.web.guards import has_any_role, origin_allowed, principal_of
 from callcenter.web.hub import SlowConsumer, Subscription, encode
 from callcenter.web.scope import scoped_wallboard
-from callcenter.web.views import agent_json, wallboard_json
+from callcenter.web.snapshots import agent_snapshot, wallboard_message
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +56,10 @@ MAX_FRAME_CHARS = 4096
 #: A page pings every ~25 s; this many frames in the window is a misbehaving client.
 MAX_FRAMES_PER_WINDOW = 30
 FRAME_WINDOW_S = 10.0
+
+
+#: one scoped wallboard message, or None when there is none to show this time
+Board = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
 class _FrameTooBig(Exception):
@@ -77,22 +91,18 @@ async def agent_socket(websocket: WebSocket) -> None:
     # Subscribe before reading the state so no push falls between the two.
     with context.hub.agent_subscription(agent_id) as subscription:
         try:
-            view = context.desk.agent_view(agent_id)
+            snapshot = agent_snapshot(context.desk, agent_id)
         except KeyError:
             await websocket.close(code=CLOSE_FORBIDDEN, reason="unknown agent")
             return
         except DeskUnavailable as exc:
-            await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
-            return
+            if not await _picture_from_leader(context, agent_id):
+                await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
+                return
+            snapshot = []  # on its way from the leader, through the hub
         await websocket.accept()
-        await websocket.send_text(
-            encode({"type": "state", "agent": agent_json(view), "now": time.time()})
-        )
-        pop = context.desk.current_pop(agent_id)
-        if pop is not None:
-            await websocket.send_text(
-                encode({"type": "pop", "call_id": pop.get("call_id"), "pop": pop})
-            )
+        for message in snapshot:
+            await websocket.send_text(encode(message))
         log.info("agent page connected", agent_id=agent_id)
         if context.presence is not None:
             context.presence.opened(agent_id)
@@ -114,33 +124,55 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         return
     with context.hub.wallboard_subscription() as subscription:
         try:
-            snapshot = context.desk.wallboard()
+            first: str | None = encode(wallboard_message(context.desk.wallboard()))
         except DeskUnavailable as exc:
-            await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
-            return
+            if not await _picture_from_leader(context, None):
+                await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
+                return
+            first = None  # on its way from the leader, through the hub
         await websocket.accept()
-        board = wallboard_json(snapshot)
-        await websocket.send_text(encode({"type": "wallboard", **board}))
+        if first is not None:
+            await websocket.send_text(first)
         await _relay(websocket, subscription, "wallboard")
+
+
+async def _picture_from_leader(context: WebContext, agent_id: int | None) -> bool:
+    """On a node with no router: ask the leader for the page's picture; whether
+    it can come (a leader is advertised and the hub is shared)."""
+    return await _leader_elsewhere(context) is not None and context.hub.request_snapshot(agent_id)
+
+
+async def _leader_elsewhere(context: WebContext) -> str | None:
+    forwarding = context.forwarding
+    if forwarding is None:
+        return None
+    leader = await forwarding.lookup.leader_url()
+    return None if leader == forwarding.own_url else leader
 
 
 async def _scoped_wallboard(websocket: WebSocket, principal: Principal) -> None:
     """A supervisor of some queues only: the shared snapshot (encoded once for
     every wallboard) shows other teams' callers, so this connection gets its
-    own, filtered, on the same beat."""
+    own, filtered, on the same beat; on a node with no router, the leader's
+    ``/api/wallboard`` (scoped there) asked with this page's credentials."""
     context = web_context(websocket)
+    board: Board
     try:
         context.desk.wallboard()
+        board = _local_board(context, principal)
     except DeskUnavailable as exc:
-        await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
-        return
+        if await _leader_elsewhere(context) is None:
+            await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
+            return
+        board = _leader_board(context, websocket)
     subscription = context.hub.own_subscription()
     await websocket.accept()
 
     async def feed() -> None:
         while True:
-            board = wallboard_json(scoped_wallboard(context.desk.wallboard(), principal))
-            subscription.push(encode({"type": "wallboard", **board}))
+            message = await board()
+            if message is not None:
+                subscription.push(encode(message))
             await asyncio.sleep(context.wallboard_interval_s)
 
     feeding = asyncio.create_task(feed(), name="scoped-wallboard")
@@ -149,6 +181,40 @@ async def _scoped_wallboard(websocket: WebSocket, principal: Principal) -> None:
     finally:
         feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
+
+
+def _local_board(context: WebContext, principal: Principal) -> Board:
+    async def board() -> dict[str, Any] | None:
+        return wallboard_message(scoped_wallboard(context.desk.wallboard(), principal))
+
+    return board
+
+
+def _leader_board(context: WebContext, websocket: WebSocket) -> Board:
+    """The scoped board as the leader serves it to this page's user (None while
+    the leader cannot be reached or refuses: the page keeps its last board)."""
+    assert context.forwarding is not None
+    http = context.forwarding.http
+    credentials = {
+        name: value
+        for name, value in websocket.headers.items()
+        if name in ("authorization", "cookie", "host")
+    }
+
+    async def board() -> dict[str, Any] | None:
+        leader = await _leader_elsewhere(context)
+        if leader is None:
+            return None
+        try:
+            answer = await http.get(f"{leader}/api/wallboard", headers=credentials)
+        except httpx.HTTPError:
+            return None
+        if answer.status_code != 200:
+            return None
+        message: dict[str, Any] = answer.json()
+        return message
+
+    return board
 
 
 async def _admit(websocket: WebSocket, roles: tuple[Role, ...]) -> Principal | None:

@@ -1,4 +1,5 @@
-"""Pushes a fresh wallboard snapshot about every second while any wallboard is open.
+"""Pushes a fresh wallboard snapshot about every second while any wallboard is open
+(on any node, when the hub is shared).
 
 Why push and not let the page poll: supervisors expect a refresh within 1-3 s and
 one snapshot encoded once serves every open wallboard; nothing is computed when
@@ -13,7 +14,7 @@ import structlog
 
 from callcenter.ports import CallCenterDesk, DeskUnavailable
 from callcenter.web.hub import Hub
-from callcenter.web.views import wallboard_json
+from callcenter.web.snapshots import wallboard_message
 
 log = structlog.get_logger(__name__)
 
@@ -30,4 +31,4 @@ async def push_wallboards(desk: CallCenterDesk, hub: Hub, interval_s: float) -> 
         except Exception:
             log.exception("wallboard snapshot failed")
             continue
-        hub.to_wallboards({"type": "wallboard", **wallboard_json(board)})
+        hub.to_wallboards(wallboard_message(board))

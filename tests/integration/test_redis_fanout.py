@@ -14,6 +14,7 @@ on the same Redis) from seeing each other's messages.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -32,7 +33,7 @@ from callcenter.db.directory import load_agents
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.service import create_app
 from callcenter.settings import Settings
-from callcenter.web.hub import Hub
+from callcenter.web.hub import Hub, PeerHandlers
 from callcenter.web.hub_fanout import ENVELOPE_VERSION, Envelope, FanoutHub
 from tests.conftest import eventually, free_port, serve_in_thread
 from tests.integration.test_agent_socket_over_tcp import next_message
@@ -211,14 +212,10 @@ async def test_without_redis_two_nodes_do_not_share(seeded_db_url: str, channel:
 
 
 def _decode(text: str) -> dict[str, Any]:
-    import json
-
     return dict(json.loads(text))
 
 
 def _envelope(**fields: Any) -> bytes:
-    import json
-
     envelope = {
         "v": ENVELOPE_VERSION,
         "origin": "another-node:1:abcd",
@@ -307,3 +304,119 @@ async def test_with_redis_down_a_node_still_delivers_locally_and_never_logs_the_
     assert "redis unreachable: hub messages reach this node's clients only" in events
     assert "hub fan-out cannot subscribe" in events
     assert any(entry.get("redis", "").startswith("127.0.0.1:") for entry in logs)
+
+
+# -- pages on nodes that do not route: snapshots and presence --------------------------
+
+
+class Recorder:
+    """The routing node's side: answers snapshots, counts remote desktops."""
+
+    def __init__(self) -> None:
+        self.opened: list[int] = []
+        self.closed: list[int] = []
+        self.asked: list[int | None] = []
+
+    def snapshot(self, agent_id: int | None) -> list[dict[str, Any]]:
+        self.asked.append(agent_id)
+        return [{"type": "state", "agent": {"agent_id": agent_id}}]
+
+    def handlers(self) -> PeerHandlers:
+        return PeerHandlers(
+            self.snapshot, self.opened.append, self.closed.append, lambda revocation: True
+        )
+
+
+def queued(hub: FanoutHub) -> list[dict[str, Any]]:
+    """What the hub would publish next (its queue, without Redis)."""
+    return [_decode(item.text) for item in hub._pending]
+
+
+async def test_a_snapshot_request_is_answered_to_the_asking_node_only() -> None:
+    leader = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    recorder = Recorder()
+    leader.answer_peers(recorder.handlers())
+    with leader.agent_subscription(7) as leaders_own_page:
+        assert leader.receive(Envelope("api-node:1:aa", "snapshot", 7, {}).encode()) is True
+    assert recorder.asked == [7]
+    [answer] = queued(leader)
+    assert answer["kind"] == "agent" and answer["target"] == 7
+    assert answer["to"] == "api-node:1:aa"
+    assert leaders_own_page.pending() == 0, "the leader's own pages already have it"
+
+    api_node = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    other = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    answered = Envelope(leader.origin, "agent", 7, answer["message"], to=api_node.origin)
+    with api_node.agent_subscription(7) as asking, other.agent_subscription(7) as elsewhere:
+        assert api_node.receive(answered.encode()) is True
+        assert other.receive(answered.encode()) is False
+    assert asking.pending() == 1 and elsewhere.pending() == 0
+
+
+async def test_a_node_without_redis_cannot_promise_a_snapshot() -> None:
+    hub = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    assert hub.request_snapshot(7) is False, "not subscribed: the answer could not arrive"
+    assert not queued(hub)
+    assert Hub().request_snapshot(7) is False
+
+
+async def test_desktops_on_other_nodes_count_until_they_close_or_the_node_goes_silent() -> None:
+    leader = FanoutHub("redis://127.0.0.1:6379/15", channel="unused", presence_interval_s=0.05)
+    recorder = Recorder()
+    leader.answer_peers(recorder.handlers())
+
+    def presence(agents: dict[str, int], wallboards: int) -> bytes:
+        message = {"agents": agents, "wallboards": wallboards}
+        return Envelope("api-node:1:aa", "presence", None, message).encode().encode()
+
+    assert leader.receive(presence({"7": 2, "8": 1}, 1)) is True
+    assert sorted(recorder.opened) == [7, 7, 8] and recorder.closed == []
+    assert leader.wallboard_count == 1, "the leader keeps pushing wallboards for that node"
+    leader.receive(presence({"7": 1}, 0))  # one page of 7 and 8's only page closed
+    assert sorted(recorder.closed) == [7, 8]
+    assert leader.wallboard_count == 0
+    leader.receive(presence({"7": 1}, 0))  # the periodic repeat changes nothing
+    assert sorted(recorder.opened) == [7, 7, 8] and len(recorder.closed) == 2
+
+    await asyncio.sleep(0.05 * 3 + 0.05)
+    leader._forget_silent_peers()
+    assert sorted(recorder.closed) == [7, 7, 8], "a silent node's pages are closed"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"agents": {"7": 0}, "wallboards": 0}, {"agents": {"x": 1}, "wallboards": 0}, {"agents": {}}],
+    ids=["no-pages", "not-an-id", "no-wallboards"],
+)
+async def test_a_malformed_presence_is_skipped(message: dict[str, Any]) -> None:
+    hub = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    recorder = Recorder()
+    hub.answer_peers(recorder.handlers())
+    raw = json.dumps(
+        {
+            "v": ENVELOPE_VERSION,
+            "origin": "o:1:1",
+            "kind": "presence",
+            "target": None,
+            "message": message,
+        }
+    )
+    assert hub.receive(raw) is False and hub.malformed == 1
+    assert recorder.opened == []
+
+
+async def test_pages_opening_and_closing_are_announced_while_subscribed() -> None:
+    hub = FanoutHub("redis://127.0.0.1:6379/15", channel="unused", presence_interval_s=60)
+    hub.subscribed = True  # as if Redis were there: what it queues is what it would say
+    announcing = asyncio.create_task(hub._presence_forever())
+    try:
+        with hub.agent_subscription(7), hub.agent_subscription(7), hub.wallboard_subscription():
+            await asyncio.sleep(0.5)
+            said_open = [m for m in queued(hub) if m["kind"] == "presence"][-1]
+        await asyncio.sleep(0.5)
+        said_closed = [m for m in queued(hub) if m["kind"] == "presence"][-1]
+    finally:
+        announcing.cancel()
+        await asyncio.gather(announcing, return_exceptions=True)
+    assert said_open["message"] == {"agents": {"7": 2}, "wallboards": 1}
+    assert said_closed["message"] == {"agents": {}, "wallboards": 0}

@@ -22,6 +22,7 @@ from agents import AgentState
 from callcenter.ports import AgentView, Principal, Role, WaitingCallView
 from callcenter.web import Hub, create_web_app
 from callcenter.web.auth import SESSION_COOKIE, Sessions
+from callcenter.web.forwarding import Forwarding
 from tests.web_fakes import FakeDesk, FakeDirectory
 
 SECRET = "test-session-secret-0123456789"
@@ -56,6 +57,7 @@ def build_app(
     *,
     readiness: Any = None,
     wallboard_interval_s: float = 3600.0,
+    forwarding: Forwarding | None = None,
 ) -> FastAPI:
     return create_web_app(
         desk=desk,
@@ -65,6 +67,7 @@ def build_app(
         allowed_origins=["https://wallboard.example.com"],
         readiness=readiness,
         wallboard_interval_s=wallboard_interval_s,
+        forwarding=forwarding,
     )
 
 
@@ -164,6 +167,23 @@ def test_a_session_expires_after_its_lifetime() -> None:
     clock[0] += 3601
 
     assert sessions.read(token) is None
+
+
+def test_a_session_ended_on_one_node_ends_on_the_others() -> None:
+    here, there = Sessions(SECRET), Sessions(SECRET)
+    shared: list[dict[str, Any]] = []
+    here.on_revoke = shared.append
+    alice, sue = here.issue(ALICE), here.issue(SUE)
+    assert there.read(alice) == ALICE and there.read(sue) == SUE
+
+    here.revoke(alice)  # a logout
+    here.revoke_user(SUE.user_id)  # sue's roles changed
+    assert [there.apply_revocation(revocation) for revocation in shared] == [True, True]
+
+    assert there.read(alice) is None and there.read(sue) is None
+    assert there.read(there.issue(ALICE)) == ALICE, "only the ended sessions"
+    for nonsense in ({}, {"sid": "", "exp": 1.0}, {"user_id": "3", "cutoff": 1.0}, {"sid": 5}):
+        assert there.apply_revocation(nonsense) is False
 
 
 def test_a_login_post_from_a_foreign_page_is_refused(client: TestClient) -> None:
