@@ -70,3 +70,9 @@ WEBSOCKET_CLIENTS = Gauge(
     "Browsers connected now, by page (agent desktop, supervisor wallboard).",
     ["kind"],
 )
+FORWARDED_REQUESTS = Counter(
+    "callcenter_forwarded_requests_total",
+    "API requests this node (not leading) sent on to the leader, by outcome: "
+    "answered (any status the leader gave) or unreachable (503 here).",
+    ["outcome"],
+)

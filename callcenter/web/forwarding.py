@@ -39,6 +39,8 @@ import httpx
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callcenter.metrics import FORWARDED_REQUESTS
+
 log = structlog.get_logger(__name__)
 
 LOCAL_PATHS = frozenset({"/api/login", "/api/token", "/api/logout", "/api/me"})
@@ -188,6 +190,7 @@ class NodeForwarding:
         try:
             response = await http.send(request, stream=True)
         except httpx.HTTPError as error:
+            FORWARDED_REQUESTS.labels(outcome="unreachable").inc()
             forwarding.lookup.forget()
             log.warning(
                 "the leading node did not answer", leader=leader, error=type(error).__name__
@@ -199,6 +202,7 @@ class NodeForwarding:
                 retry_after=True,
             )
             return
+        FORWARDED_REQUESTS.labels(outcome="answered").inc()
         try:
             await send(
                 {

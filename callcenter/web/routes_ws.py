@@ -58,6 +58,8 @@ MAX_FRAMES_PER_WINDOW = 30
 FRAME_WINDOW_S = 10.0
 
 
+#: how long a page opened on a node without a router waits for the leader's picture
+LEADER_ANSWER_S = 5.0
 #: one scoped wallboard message, or None when there is none to show this time
 Board = Callable[[], Awaitable[dict[str, Any] | None]]
 
@@ -91,7 +93,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     # Subscribe before reading the state so no push falls between the two.
     with context.hub.agent_subscription(agent_id) as subscription:
         try:
-            snapshot = agent_snapshot(context.desk, agent_id)
+            snapshot = [encode(message) for message in agent_snapshot(context.desk, agent_id)]
         except KeyError:
             await websocket.close(code=CLOSE_FORBIDDEN, reason="unknown agent")
             return
@@ -99,10 +101,9 @@ async def agent_socket(websocket: WebSocket) -> None:
             if not await _picture_from_leader(context, agent_id):
                 await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
                 return
-            snapshot = []  # on its way from the leader, through the hub
-        await websocket.accept()
-        for message in snapshot:
-            await websocket.send_text(encode(message))
+            snapshot = None  # on its way from the leader, through the hub
+        if not await _open_with(websocket, subscription, snapshot):
+            return
         log.info("agent page connected", agent_id=agent_id)
         if context.presence is not None:
             context.presence.opened(agent_id)
@@ -124,16 +125,33 @@ async def wallboard_socket(websocket: WebSocket) -> None:
         return
     with context.hub.wallboard_subscription() as subscription:
         try:
-            first: str | None = encode(wallboard_message(context.desk.wallboard()))
+            snapshot: list[str] | None = [encode(wallboard_message(context.desk.wallboard()))]
         except DeskUnavailable as exc:
             if not await _picture_from_leader(context, None):
                 await websocket.close(code=CLOSE_TRY_AGAIN, reason=str(exc)[:120])
                 return
-            first = None  # on its way from the leader, through the hub
-        await websocket.accept()
-        if first is not None:
-            await websocket.send_text(first)
-        await _relay(websocket, subscription, "wallboard")
+            snapshot = None  # on its way from the leader, through the hub
+        if await _open_with(websocket, subscription, snapshot):
+            await _relay(websocket, subscription, "wallboard")
+
+
+async def _open_with(
+    websocket: WebSocket, subscription: Subscription, snapshot: list[str] | None
+) -> bool:
+    """Accept and send the page's picture: ``snapshot``, or (None) the first push
+    from the leader, asked for already. A leader that does not answer within
+    ``LEADER_ANSWER_S`` (it died, its address not yet expired) closes the page
+    with 1013, to try again, rather than leave it live with nothing on it."""
+    await websocket.accept()
+    if snapshot is None:
+        try:
+            snapshot = [await asyncio.wait_for(subscription.next(), LEADER_ANSWER_S)]
+        except (TimeoutError, SlowConsumer):
+            await websocket.close(code=CLOSE_TRY_AGAIN, reason="the leading node did not answer")
+            return False
+    for message in snapshot:
+        await websocket.send_text(message)
+    return True
 
 
 async def _picture_from_leader(context: WebContext, agent_id: int | None) -> bool:

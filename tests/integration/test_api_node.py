@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from websockets.asyncio.client import connect
-from websockets.typing import Origin
 
 from callcenter.db.models import CallOffer, CallRecord
 from callcenter.settings import PbxSettings
@@ -34,6 +31,7 @@ from tests.integration.test_redis_fanout import (  # noqa: F401 (fixtures)
     agent_socket,
     bearer_token,
     channel,
+    page_socket,
     read_for,
     redis_url,
 )
@@ -45,11 +43,13 @@ from tests.integration.test_restart_kill9 import (
     wait_ready,
 )
 from tests.integration.test_standby_takeover import (  # noqa: F401 (fixture)
+    ha_env,
     pg_url,
     readiness,
     sales_agents,
     wait_standby,
 )
+from tests.integration.test_standby_takeover import node as node_env
 
 pytestmark = pytest.mark.postgres
 
@@ -58,12 +58,7 @@ GRACE_S = 3.0
 
 async def first_board(base_url: str, username: str) -> dict[str, Any]:
     token = await bearer_token(base_url, username)
-    async with connect(
-        base_url.replace("http://", "ws://") + "/ws/wallboard",
-        additional_headers={"Authorization": f"Bearer {token}"},
-        origin=Origin(base_url),
-        open_timeout=10,
-    ) as socket_:
+    async with page_socket(base_url, token, "/ws/wallboard") as socket_:
         return await next_message(socket_, 10)
 
 
@@ -76,28 +71,21 @@ async def test_an_agent_works_a_call_entirely_through_a_node_that_does_not_lead(
     seed_database(pg_url, customers=20)
     agent, _ = await sales_agents(pg_url)
     pbx = PbxSettings(name="pbx1", port=free_port())
-    config = tmp_path / "callcenter.toml"
-    config.write_text("")
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     logs = [tmp_path / "node-a.log", tmp_path / "node-b.log"]
-    env = {
-        **os.environ,
-        "CALLCENTER_CONFIG": str(config),
-        "CALLCENTER_DATABASE_URL": pg_url,
-        "CALLCENTER_HA_ENABLED": "true",
-        "CALLCENTER_REDIS_URL": redis_url,
-        "CALLCENTER_FANOUT__CHANNEL": channel,
-        "CALLCENTER_FANOUT__PRESENCE_INTERVAL_S": "0.5",
-        "CALLCENTER_SIMULATOR__ENABLED": "false",
-        "CALLCENTER_PBX": json.dumps([{"name": "pbx1", "host": "127.0.0.1", "port": pbx.port}]),
-        "CALLCENTER_RULES_POLL_S": "3600",
-        "CALLCENTER_DESKTOP_GRACE_S": str(GRACE_S),
-        "CALLCENTER_LOG_JSON": "true",
-    }
+    env = ha_env(
+        pg_url,
+        pbx,
+        tmp_path,
+        CALLCENTER_REDIS_URL=redis_url,
+        CALLCENTER_FANOUT__CHANNEL=channel,
+        CALLCENTER_FANOUT__PRESENCE_INTERVAL_S="0.5",
+        CALLCENTER_DESKTOP_GRACE_S=str(GRACE_S),
+    )
 
     def node(n: int) -> dict[str, str]:
-        return {**env, "CALLCENTER_HTTP_PORT": str(ports[n]), "CALLCENTER_ADVERTISE_URL": urls[n]}
+        return {**node_env(env, ports[n]), "CALLCENTER_ADVERTISE_URL": urls[n]}
 
     node_b = urls[1]
     records = select(func.count()).select_from(CallRecord)

@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from starlette.websockets import WebSocketDisconnect
 
 from agents import AgentState
-from callcenter.web import Hub
+from callcenter.web import Hub, routes_ws
 from callcenter.web.forwarding import (
     FORWARDED_AT,
     FORWARDED_FOR,
@@ -34,6 +35,7 @@ from callcenter.web.forwarding import (
     forwarding_key,
     signature,
 )
+from callcenter.web.hub_fanout import Envelope, FanoutHub
 from tests.conftest import free_port, serve_in_thread
 from tests.integration.test_web_api import (
     NOW,
@@ -61,6 +63,13 @@ class FixedLeader:
 
     def forget(self) -> None:
         self.forgotten += 1
+
+
+def unreachable_count() -> float:
+    sample = REGISTRY.get_sample_value(
+        "callcenter_forwarded_requests_total", {"outcome": "unreachable"}
+    )
+    return sample or 0.0
 
 
 def standby_app(leader: FixedLeader) -> Any:
@@ -103,9 +112,11 @@ def test_a_command_sent_to_a_standby_is_carried_out_by_the_leader(
 
 def test_when_the_leader_does_not_answer_the_standby_says_try_again() -> None:
     gone = FixedLeader(f"http://127.0.0.1:{free_port()}")
+    before = unreachable_count()
     with TestClient(standby_app(gone)) as standby:
         assert login(standby, "alice").status_code == 200, "signing in stays local"
         answer = standby.get("/api/agent/me")
+    assert unreachable_count() == before + 1, "counted for the operator"
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "2"
     assert "did not answer" in answer.json()["detail"]
@@ -214,3 +225,42 @@ def test_forwarding_headers_on_a_websocket_are_dropped_not_a_crash(
             pass
     # A standby whose hub is not shared cannot get the page's picture: try again.
     assert closed.value.code == 1013
+
+
+# -- websockets on a node that does not route ------------------------------------------
+
+
+def shared_standby(hub: FanoutHub) -> Any:
+    """A standby whose hub is shared (as if subscribed to Redis) and knows a leader."""
+    hub.subscribed = True
+    forwarding = Forwarding(lookup=FixedLeader("http://10.9.9.9:8000"), routes_here=lambda: False)
+    return build_app(StandbyDesk([], [], now=NOW), hub, forwarding=forwarding)
+
+
+def test_a_page_on_a_standby_gets_its_picture_from_the_leader_first() -> None:
+    hub = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    with TestClient(shared_standby(hub)) as standby:
+        login(standby, "alice")
+        with standby.websocket_connect("/ws/agent", headers={"origin": OWN_ORIGIN}) as page:
+            [asked] = [json.loads(item.text) for item in hub._pending]
+            assert (asked["kind"], asked["target"]) == ("snapshot", 7)
+            state = {"type": "state", "agent": {"agent_id": 7, "state": "ready"}}
+            answer = Envelope("leader:1:aa", "agent", 7, state, to=hub.origin)
+            assert hub.receive(answer.encode())
+            assert page.receive_json() == state
+
+
+def test_a_page_on_a_standby_is_told_to_retry_when_the_leader_stays_silent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(routes_ws, "LEADER_ANSWER_S", 0.3)
+    hub = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+    with TestClient(shared_standby(hub)) as standby:
+        login(standby, "sue")
+        with (
+            standby.websocket_connect("/ws/wallboard", headers={"origin": OWN_ORIGIN}) as page,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            page.receive_json()
+    assert closed.value.code == 1013
+    assert closed.value.reason == "the leading node did not answer"

@@ -103,14 +103,21 @@ async def bearer_token(base_url: str, username: str) -> str:
 
 
 @asynccontextmanager
-async def agent_socket(base_url: str, token: str) -> AsyncIterator[ClientConnection]:
-    """The agent's page on that node, once it has had its first state."""
+async def page_socket(base_url: str, token: str, path: str) -> AsyncIterator[ClientConnection]:
+    """A page's websocket on that node, opened as the page does (its Origin)."""
     async with connect(
-        base_url.replace("http://", "ws://") + "/ws/agent",
+        base_url.replace("http://", "ws://") + path,
         additional_headers={"Authorization": f"Bearer {token}"},
         origin=Origin(base_url),
         open_timeout=10,
     ) as socket_:
+        yield socket_
+
+
+@asynccontextmanager
+async def agent_socket(base_url: str, token: str) -> AsyncIterator[ClientConnection]:
+    """The agent's page on that node, once it has had its first state."""
+    async with page_socket(base_url, token, "/ws/agent") as socket_:
         assert (await next_message(socket_, 10))["type"] == "state"
         yield socket_
 

@@ -203,6 +203,25 @@ async def readiness(base_url: str) -> tuple[int, dict[str, bool]]:
     return response.status_code, response.json()["checks"]
 
 
+def ha_env(pg_url: str, pbx: PbxSettings, tmp_path: Path, **more: str) -> dict[str, str]:
+    """The environment of a node of an HA pair on ``pg_url``, linked to ``pbx``
+    (the test's own simulator), nothing automatic; ``more`` on top."""
+    config = tmp_path / "callcenter.toml"
+    config.write_text("")
+    return {
+        **os.environ,
+        "CALLCENTER_CONFIG": str(config),
+        "CALLCENTER_DATABASE_URL": pg_url,
+        "CALLCENTER_HA_ENABLED": "true",
+        "CALLCENTER_SIMULATOR__ENABLED": "false",
+        "CALLCENTER_PBX": json.dumps([{"name": "pbx1", "host": "127.0.0.1", "port": pbx.port}]),
+        "CALLCENTER_RULES_POLL_S": "3600",
+        "CALLCENTER_DESKTOP_GRACE_S": "3600",
+        "CALLCENTER_LOG_JSON": "true",
+        **more,
+    }
+
+
 def node(env: dict[str, str], http_port: int) -> dict[str, str]:
     return {**env, "CALLCENTER_HTTP_PORT": str(http_port)}
 
@@ -213,19 +232,7 @@ async def test_the_standby_takes_over_when_the_leader_is_killed(
     seed_database(pg_url, customers=20)
     talker, answerer = await sales_agents(pg_url)
     pbx = PbxSettings(name="pbx1", port=free_port())
-    config = tmp_path / "callcenter.toml"
-    config.write_text("")
-    env = {
-        **os.environ,
-        "CALLCENTER_CONFIG": str(config),
-        "CALLCENTER_DATABASE_URL": pg_url,
-        "CALLCENTER_HA_ENABLED": "true",
-        "CALLCENTER_SIMULATOR__ENABLED": "false",
-        "CALLCENTER_PBX": json.dumps([{"name": "pbx1", "host": "127.0.0.1", "port": pbx.port}]),
-        "CALLCENTER_RULES_POLL_S": "3600",
-        "CALLCENTER_DESKTOP_GRACE_S": "3600",
-        "CALLCENTER_LOG_JSON": "true",
-    }
+    env = ha_env(pg_url, pbx, tmp_path)
     ports = [free_port() for _ in range(3)]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     logs = [tmp_path / f"node{n}.log" for n in (1, 2, 3)]
