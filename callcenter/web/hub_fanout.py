@@ -251,6 +251,8 @@ class FanoutHub(Hub):
         self._presence_moved = asyncio.Event()
         self._peers: dict[str, _Peer] = {}
         self._handlers: PeerHandlers | None = None
+        #: whether other nodes may count this node's pages (it told them once)
+        self._announced = False
         #: whether other nodes' messages are being received right now
         self.subscribed = False
         #: counters, for tests and operators
@@ -406,6 +408,17 @@ class FanoutHub(Hub):
             return False  # delivered locally when it was pushed
         if envelope.to is not None and envelope.to != self.origin:
             return False  # another node's answer
+        try:
+            delivered = self._deliver(envelope)
+        except Exception:
+            # A bug answering one node must not stop this one hearing the others.
+            log.exception("hub message from another node failed", kind=envelope.kind)
+            return False
+        if delivered:
+            self.delivered += 1
+        return delivered
+
+    def _deliver(self, envelope: Envelope) -> bool:
         if envelope.kind == "agent":
             assert envelope.target is not None
             Hub.to_agent(self, envelope.target, envelope.message)
@@ -420,7 +433,6 @@ class FanoutHub(Hub):
                 return False
         else:
             self._peer_said(envelope.origin, envelope.message)
-        self.delivered += 1
         return True
 
     # -- the background task ----------------------------------------------------
@@ -448,7 +460,7 @@ class FanoutHub(Hub):
             log.exception("hub fan-out failed: this node's clients get its own messages only")
             raise
         finally:
-            if self.subscribed:
+            if self._announced:
                 # This node's pages are about to close: other nodes need not wait.
                 self._queue(
                     Envelope(self.origin, "presence", None, {"agents": {}, "wallboards": 0})
@@ -548,6 +560,7 @@ class FanoutHub(Hub):
         while True:
             if self.subscribed:
                 self._queue(Envelope(self.origin, "presence", None, self._presence()))
+                self._announced = True
             self._forget_silent_peers()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._presence_interval_s):

@@ -427,3 +427,17 @@ async def test_pages_opening_and_closing_are_announced_while_subscribed() -> Non
         await asyncio.gather(announcing, return_exceptions=True)
     assert said_open["message"] == {"agents": {"7": 2}, "wallboards": 1}
     assert said_closed["message"] == {"agents": {}, "wallboards": 0}
+
+
+async def test_a_failing_answer_to_one_node_does_not_stop_the_others() -> None:
+    hub = FanoutHub("redis://127.0.0.1:6379/15", channel="unused")
+
+    def broken(agent_id: int | None) -> list[dict[str, Any]]:
+        raise RuntimeError("a bug")
+
+    hub.answer_peers(PeerHandlers(broken, print, print, lambda revocation: True))
+    with structlog.testing.capture_logs() as logs, hub.agent_subscription(7) as page:
+        assert hub.receive(Envelope("o:1:1", "snapshot", 7, {}).encode()) is False
+        assert hub.receive(_envelope()) is True
+    assert page.pending() == 1
+    assert any(entry["event"] == "hub message from another node failed" for entry in logs)
