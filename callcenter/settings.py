@@ -46,6 +46,12 @@ class PbxSettings(BaseModel):
     username: str = "callcenter"
     secret: SecretStr = SecretStr(DEMO_AMI_SECRET)
     ping_interval_s: float = Field(default=5.0, gt=0)
+    #: AMI over TLS (Asterisk's ``tlsenable``, usually port 5039), for an Asterisk
+    #: reached across a network that is not trusted: the secret and every call's
+    #: numbers are encrypted, and Asterisk's certificate must be valid for ``host``
+    #: and signed by ``tls_ca_file`` (None: the system's CAs).
+    tls: bool = False
+    tls_ca_file: Path | None = None
     #: This PBX's PJSIP endpoint towards the public network: a home or partner
     #: agent whose dial string is a phone number is rung through it
     #: (``PJSIP/<+number>@<outbound_trunk>``). None: no outside numbers from here.

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import random
 import secrets
+import ssl
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -87,6 +88,15 @@ class AmiClient:
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
+        #: checks the certificate and the host name (a CA file that cannot be read
+        #: fails here, at start, not at every reconnect)
+        self._tls = (
+            ssl.create_default_context(
+                cafile=str(settings.tls_ca_file) if settings.tls_ca_file else None
+            )
+            if settings.tls
+            else None
+        )
         self._on_event = on_event
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
@@ -230,7 +240,7 @@ class AmiClient:
     async def _session(self) -> None:
         """One TCP connection: banner, login, then events until the link is lost."""
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self._settings.host, self._settings.port),
+            asyncio.open_connection(self._settings.host, self._settings.port, ssl=self._tls),
             self._connect_timeout_s,
         )
         banner: asyncio.Future[Banner] = asyncio.get_running_loop().create_future()

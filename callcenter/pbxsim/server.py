@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,11 @@ class PbxSimulator:
         callback_ring_s: float = 30.0,
         callback_talk_s: float = 5.0,
         recordings_dir: Path | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.system_name = system_name
+        #: AMI over TLS, as Asterisk's ``tlsenable`` (None: plain TCP)
+        self.tls = tls
         self.host = host
         self.port = port
         self._users = dict(DEFAULT_USERS if users is None else users)
@@ -106,7 +110,7 @@ class PbxSimulator:
     async def start(self) -> None:
         """Listen (again, after ``stop``, on the same port): a freshly booted PBX."""
         self._started_at = self._reloaded_at = asyncio.get_running_loop().time()
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=self.tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("PBX simulator listening", host=self.host, port=self.port)
 
