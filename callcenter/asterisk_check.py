@@ -21,6 +21,8 @@ from pathlib import Path
 from callcenter.ami.tracker import TRACKED_EVENTS
 
 MANAGER, EXTENSIONS, PJSIP = "manager.conf", "extensions.conf", "pjsip.conf"
+#: named ACLs, which an AMI user takes with ``acl = name``
+ACL = "acl.conf"
 
 #: the contexts callcenter sends calls into (or that raise its events), and why
 REQUIRED_CONTEXTS: dict[str, str] = {
@@ -129,10 +131,13 @@ def check_directory(directory: Path) -> list[Finding]:
     checked only when present; the other two must be there."""
     findings: list[Finding] = []
     manager = parse_conf(directory, MANAGER)
+    acls = parse_conf(directory, ACL)
+    if acls is not None:
+        findings += acls.problems
     if manager is None:
         findings.append(Finding(MANAGER, 1, "missing: callcenter needs an AMI user to log in"))
     else:
-        findings += manager.problems + check_manager(manager)
+        findings += manager.problems + check_manager(manager, acls)
     extensions = parse_conf(directory, EXTENSIONS)
     if extensions is None:
         findings.append(Finding(EXTENSIONS, 1, "missing: callcenter needs its dialplan contexts"))
@@ -289,10 +294,12 @@ def _list(value: str) -> list[str]:
 # -- manager.conf --------------------------------------------------------------------
 
 
-def check_manager(conf: ConfFile) -> list[Finding]:
+def check_manager(conf: ConfFile, acls: ConfFile | None = None) -> list[Finding]:
     """Every AMI user (a section other than [general], not a template) is least
     privilege: no ``all``, no system/command/config write, a deny and a narrow
-    permit; its eventfilter lines, if any, let through what the tracker handles."""
+    permit (its own lines, or those of the acl.conf sections it names with
+    ``acl =``); its eventfilter lines, if any, let through what the tracker handles."""
+    named = {s.name.lower(): s for s in acls.sections if not s.template} if acls else {}
     findings: list[Finding] = []
     users = [s for s in conf.sections if not s.template and s.name.lower() != "general"]
     general = next((s for s in conf.sections if s.name.lower() == "general"), None)
@@ -305,7 +312,8 @@ def check_manager(conf: ConfFile) -> list[Finding]:
     for user in users:
         entries = user.resolved()
         findings += _privileges(user, entries)
-        findings += _acl(user, entries)
+        rules, unknown = _with_named_acls(user, entries, named)
+        findings += unknown + _acl(user, rules)
         findings += _eventfilters(user, entries)
     return findings
 
@@ -349,6 +357,37 @@ def _privileges(user: Section, entries: Sequence[Entry]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _with_named_acls(
+    user: Section, entries: Sequence[Entry], named: dict[str, Section]
+) -> tuple[list[Entry], list[Finding]]:
+    """The user's deny and permit lines with those of each named ACL it takes
+    (``acl = a, b``) in its place; and a finding for each name acl.conf lacks.
+    Asterisk lets an address in only if every ACL of the user does, so judging
+    all their rules together never passes a user that one of them leaves open
+    to the world, at worst it refuses a wide permit another ACL narrows."""
+    rules: list[Entry] = []
+    unknown: list[Finding] = []
+    for entry in entries:
+        if entry.key != "acl":
+            rules.append(entry)
+            continue
+        for name in _list(entry.value):
+            section = named.get(name)
+            if section is None:
+                unknown.append(
+                    Finding(
+                        entry.file,
+                        entry.line,
+                        f"AMI user [{user.name}]: acl = {name} names no [{name}] in {ACL} "
+                        "(Asterisk marks it undefined and refuses every address: callcenter "
+                        "cannot log in)",
+                    )
+                )
+            else:
+                rules.extend(section.resolved())
+    return rules, unknown
 
 
 def _acl(user: Section, entries: Sequence[Entry]) -> list[Finding]:

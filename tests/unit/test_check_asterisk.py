@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from callcenter.ami.tracker import _HANDLERS, wants_frame
 from callcenter.asterisk_check import (
+    ACL,
     EXTENSIONS,
     MANAGER,
     PJSIP,
@@ -276,3 +277,43 @@ def test_the_command_passes_the_shipped_config() -> None:
     result = CliRunner().invoke(app, ["check-asterisk", str(SHIPPED)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("ok")
+
+
+NAMED_ACL = """[callcenter-hosts]
+deny = 0.0.0.0/0.0.0.0
+permit = 10.20.0.0/255.255.0.0
+"""
+
+
+def _named_acl_only(conf_dir: Path, acl_conf: str | None) -> None:
+    """The [callcenter] user's own deny/permit lines replaced by ``acl = ...``."""
+    if acl_conf is not None:
+        (conf_dir / ACL).write_text(acl_conf)
+    manager = conf_dir / MANAGER
+    _edit(manager, "deny = 0.0.0.0/0.0.0.0", "acl = callcenter-hosts")
+    _edit(manager, "permit = 127.0.0.1/255.255.255.255", None)
+    _edit(manager, "permit = 172.16.0.0/255.240.0.0", None)
+
+
+def test_a_user_protected_by_a_named_acl_passes(conf_dir: Path) -> None:
+    _named_acl_only(conf_dir, NAMED_ACL)
+    assert check_directory(conf_dir) == []
+
+
+def test_a_wide_permit_in_a_named_acl_is_refused_at_its_line_in_acl_conf(conf_dir: Path) -> None:
+    _named_acl_only(conf_dir, NAMED_ACL.replace("10.20.0.0/255.255.0.0", "0.0.0.0/0"))
+    finding = _only(check_directory(conf_dir))
+    assert (finding.file, finding.line) == (ACL, 3)
+    assert "lets in every address" in finding.message and "[callcenter]" in finding.message
+
+
+@pytest.mark.parametrize("acl_conf", [None, "[other-hosts]\ndeny = 0.0.0.0/0.0.0.0\n"])
+def test_a_named_acl_that_acl_conf_lacks_is_refused(conf_dir: Path, acl_conf: str | None) -> None:
+    _named_acl_only(conf_dir, acl_conf)
+    findings = check_directory(conf_dir)
+    line = _line_of(conf_dir / MANAGER, "acl = callcenter-hosts")
+    assert any(
+        (f.file, f.line) == (MANAGER, line) and "names no [callcenter-hosts]" in f.message
+        for f in findings
+    ), findings
+    assert any("no deny line" in f.message for f in findings), "and nothing protects it"
