@@ -53,8 +53,7 @@ _OURS = frozenset({FORWARDED_FOR, FORWARDED_PROTO, FORWARDED_AT, FORWARDED_SIGNA
 MAX_SKEW_S = 30.0
 #: the largest request body forwarded (rule documents are the biggest)
 MAX_BODY_BYTES = 2 * 1024 * 1024
-#: headers of one connection, not of the request (RFC 9110 7.6.1), plus the
-#: length, which the forwarding client sets again
+#: headers of one connection, not of the message (RFC 9110 7.6.1): not passed on
 _HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -65,9 +64,10 @@ _HOP_BY_HOP = frozenset(
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
-        b"content-length",
     }
 )
+#: the request's length is set again by the client that forwards it
+_NOT_FORWARDED = _HOP_BY_HOP | {b"content-length"}
 
 
 class LeaderLookup(Protocol):
@@ -173,7 +173,7 @@ class NodeForwarding:
         scheme = scope.get("scheme", "http")
         at = f"{time.time():.3f}"
         target = _target(scope)
-        headers = [(name, value) for name, value in scope["headers"] if name not in _HOP_BY_HOP]
+        headers = [(name, value) for name, value in scope["headers"] if name not in _NOT_FORWARDED]
         headers += [
             (FORWARDED_FOR, address.encode()),
             (FORWARDED_PROTO, scheme.encode()),
@@ -211,7 +211,7 @@ class NodeForwarding:
                     "headers": [
                         (name, value)
                         for name, value in response.headers.raw
-                        if name.lower() not in _HOP_BY_HOP - {b"content-length"}
+                        if name.lower() not in _HOP_BY_HOP
                     ],
                 }
             )
