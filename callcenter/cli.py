@@ -524,6 +524,19 @@ def bench_pop(
         typer.echo(json.dumps(result, indent=2))
 
 
+@bench.command("forward")
+def bench_forward(
+    as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
+    requests: Annotated[int, typer.Option(min=1, help="requests timed, each way")] = 2000,
+) -> None:
+    """What a node that does not lead adds to an API request it forwards to the
+    leader (p50/p99 ms, direct and forwarded, on loopback), as JSON."""
+    from callcenter.bench.forward import run
+
+    result = run(requests=requests)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
 @bench.command("whatif")
 def bench_whatif(
     as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
