@@ -5,21 +5,33 @@ real session tokens from one shared secret) are served by uvicorn on loopback
 ports in threads of this process, as ``callcenter serve`` serves one: the leader
 over a stand-in desk holding one Ready agent, and a node with no router (the
 service's own ``DeskProxy``, which has no orchestrator) whose ``Forwarding``
-points at the leader. The client sends ``requests`` ``GET /api/agent/me`` one
-after the other with the agent's bearer token, first to the leader, then to the
+points at the leader. The client, in a process of its own (a client sharing
+the servers' process and GIL measures its own waits, not the servers), sends
+``requests`` ``GET /api/agent/me`` one after the other on one keep-alive
+connection with the agent's bearer token, first to the leader, then to the
 other node, and times each answer; every answer must be a 200 with the agent.
 
-Both servers and the client share this process's GIL, so the figures are an
-upper bound of what one more hop on loopback costs; across machines the network
-round trip between the nodes comes on top.
+Both servers share this process's GIL, so the forwarded figures include the
+leader and the forwarding node taking turns on one interpreter; across machines
+the network round trip between the nodes comes on top.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from multiprocessing.connection import Connection
 from typing import Any, cast
 
-from callcenter.bench.pop import _BenchDesk, _ms, _nobody, _percentile, _quiet_logs, _serving
+from callcenter.bench.pop import (
+    _BenchDesk,
+    _ms,
+    _nobody,
+    _percentile,
+    _quiet_logs,
+    _receive,
+    _serving,
+)
 
 AGENT_ID = 1
 
@@ -69,13 +81,30 @@ def _timed(client: Any, url: str, token: str, requests: int) -> list[float]:
         took.append(time.perf_counter() - started)
         if answer.status_code != 200 or answer.json().get("agent_id") != AGENT_ID:
             raise RuntimeError(f"{url} answered {answer.status_code}: {answer.text[:200]}")
-    return sorted(took)
+    return took
+
+
+def _client_main(
+    conn: Connection, direct: str, forwarded: str, token: str, requests: int, warmup: int
+) -> None:
+    """The child process: warm both paths up, then time each; send the figures."""
+    import httpx
+
+    try:
+        with httpx.Client(timeout=30, trust_env=False) as client:
+            _timed(client, direct, token, warmup)
+            _timed(client, forwarded, token, warmup)
+            direct_s = _timed(client, direct, token, requests)
+            started = time.perf_counter()
+            forwarded_s = _timed(client, forwarded, token, requests)
+            wall_s = time.perf_counter() - started
+        conn.send(("done", direct_s, forwarded_s, wall_s))
+    except Exception as error:
+        conn.send(("error", f"{type(error).__name__}: {error}"))
 
 
 def run(*, requests: int = 2000, warmup: int = 50) -> dict[str, Any]:
     import secrets
-
-    import httpx
 
     from callcenter.ports import Principal, Role
     from callcenter.web.app import web_context_of
@@ -89,13 +118,21 @@ def run(*, requests: int = 2000, warmup: int = 50) -> dict[str, Any]:
         address.url = f"http://127.0.0.1:{leader_port}"
         direct = f"{address.url}/api/agent/me"
         forwarded = f"http://127.0.0.1:{standby_port}/api/agent/me"
-        with httpx.Client(timeout=30, trust_env=False) as client:
-            _timed(client, direct, token, warmup)
-            _timed(client, forwarded, token, warmup)
-            direct_s = _timed(client, direct, token, requests)
-            started = time.perf_counter()
-            forwarded_s = _timed(client, forwarded, token, requests)
-            forwarded_wall_s = time.perf_counter() - started
+        ours, theirs = multiprocessing.Pipe()
+        client = multiprocessing.get_context("spawn").Process(
+            target=_client_main,
+            args=(theirs, direct, forwarded, token, requests, warmup),
+            name="bench-forward-client",
+        )
+        client.start()
+        try:
+            _, direct_s, forwarded_s, forwarded_wall_s = _receive(ours, client, 60 + requests * 0.1)
+        finally:
+            client.join(timeout=10)
+            if client.is_alive():
+                client.kill()
+    direct_s.sort()
+    forwarded_s.sort()
     return {
         "benchmark": "forward",
         "requests": requests,
