@@ -10,7 +10,9 @@ the record.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -103,11 +105,35 @@ class CallEventView:
 LOST = "lost_during_disconnect"
 
 
+#: the open transaction of ``CallRecorder.batch`` in this task, if any
+_BATCH: ContextVar[AsyncSession | None] = ContextVar("callcenter_history_batch", default=None)
+
+
 class CallRecorder:
     """Implements ``callcenter.orchestration.ports.CallRecords`` on the database."""
 
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        async with self._sessions.begin() as session:
+            token = _BATCH.set(session)
+            try:
+                yield
+            finally:
+                _BATCH.reset(token)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """The batch's session when inside one (committed with the batch), else a
+        transaction of its own."""
+        session = _BATCH.get()
+        if session is not None:
+            yield session
+            return
+        async with self._sessions.begin() as own:
+            yield own
 
     async def call_enqueued(
         self,
@@ -119,7 +145,7 @@ class CallRecorder:
         customer_id: int | None,
         at: datetime,
     ) -> None:
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             # The same call reported again is one still open under its Linkedid;
             # an ended one with that Linkedid was before an Asterisk restart.
             known = await session.scalar(
@@ -150,7 +176,7 @@ class CallRecorder:
     async def offer_made(
         self, call_id: str, leg_id: str, agent_id: int, agent_target: str, at: datetime
     ) -> None:
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             if await _offer(session, leg_id) is not None:
                 return
             session.add(
@@ -165,7 +191,7 @@ class CallRecorder:
 
     async def offer_result(self, leg_id: str, result: str, at: datetime) -> None:
         """The first result wins: an answered leg that later hangs up stays answered."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             offer = await _offer(session, leg_id)
             stored = offer is not None and offer.result is None
             if offer is not None and stored:
@@ -177,7 +203,7 @@ class CallRecorder:
     async def call_answered(
         self, call_id: str, agent_id: int, agent_target: str, at: datetime
     ) -> None:
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             record = await session.get(CallRecord, call_id)
             if record is not None and record.answered_at is None:
                 record.answered_at = at
@@ -192,7 +218,7 @@ class CallRecorder:
         ended_by: str | None,
         at: datetime,
     ) -> None:
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             record = await session.get(CallRecord, call_id)
             if record is None or record.ended_at is not None:
                 return
@@ -248,7 +274,7 @@ class CallRecorder:
         False when there is no history entry (the caller was not a known
         customer, or the call was not answered): the record keeps them alone.
         """
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             record = await session.get(CallRecord, call_id)
             if record is not None:
                 record.disposition = disposition[:64]
@@ -265,7 +291,7 @@ class CallRecorder:
         history entry (made when the call ends, if not yet: it copies the
         record's). The first answer stands: the dialplan asks once. When it was
         keyed is in the call's event log."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             record = await session.get(CallRecord, call_id)
             if record is None or record.csat_score is not None:
                 return
@@ -279,7 +305,7 @@ class CallRecorder:
         answered (named in its wrap-up) gets its history entry now; one still
         going gets it when it ends. A call whose history entry exists already
         (the lookup had found someone) moves to the named customer."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             record = await session.get(CallRecord, call_id)
             if record is None:
                 return
@@ -293,7 +319,7 @@ class CallRecorder:
     async def agent_state_changed(
         self, agent_id: int, state: str, reason: str | None, at: datetime
     ) -> None:
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             session.add(AgentStateChange(agent_id=agent_id, state=state, reason=reason, at=at))
 
     # -- legs and the event log (transfers, conferences, holds) -----------------
@@ -309,7 +335,7 @@ class CallRecorder:
     ) -> None:
         """A leg beside the routed offers; one reported again (after a restart)
         keeps what was first written."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             if await _offer(session, leg_id) is not None:
                 return
             session.add(
@@ -325,7 +351,7 @@ class CallRecorder:
 
     async def leg_connected(self, leg_id: str, at: datetime) -> None:
         """The first report wins: a leg's credit starts when its party first talked."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             leg = await _offer(session, leg_id)
             if leg is None:
                 log.warning("connected leg not recorded", leg_id=leg_id)
@@ -334,7 +360,7 @@ class CallRecorder:
 
     async def leg_left(self, leg_id: str, at: datetime, held_s: float) -> None:
         """The first report wins, so the call's hold total counts each leg once."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             leg = await _offer(session, leg_id)
             if leg is None:
                 log.warning("departed leg not recorded", leg_id=leg_id)
@@ -352,7 +378,7 @@ class CallRecorder:
     ) -> None:
         # default=str: a stray datetime or enum in a detail must not lose the step
         text = json.dumps(dict(detail), default=str, sort_keys=True, ensure_ascii=False)
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             session.add(CallEventRow(call_id=call_id, at=at, kind=kind, detail=text))
 
     async def last_agent_states(self) -> dict[int, tuple[str, str | None, datetime]]:

@@ -163,7 +163,7 @@ class Orchestrator:
         # Everyone starts logged out, as of now (not as of 1970).
         self._agents = {a.agent_id: LiveAgent(a, since=clock()) for a in agents}
         self._records = records
-        self._writer = OrderedWriter()
+        self._writer = OrderedWriter(batch=records.batch)
         self._calls: dict[str, LiveCall] = {}
         self._by_linkedid: dict[tuple[str, str], str] = {}
         self._by_leg: dict[str, str] = {}

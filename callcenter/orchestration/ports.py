@@ -6,6 +6,7 @@ The orchestrator decides; these do the I/O. Tests pass in-memory fakes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -200,6 +201,12 @@ class OpenCall:
 
 class CallRecords(Protocol):
     """Durable call history; every call step is written through it."""
+
+    def batch(self) -> AbstractAsyncContextManager[None]:
+        """The steps written inside it go in one transaction: the history
+        writer hands over what queued up meanwhile in one commit, not one each
+        (under load a commit per step is what falls behind)."""
+        ...
 
     async def call_enqueued(
         self,

@@ -4,6 +4,8 @@ the database hiccups."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -110,3 +112,84 @@ async def test_stopping_while_the_database_stays_down_gives_up_after_the_timeout
 )
 def test_only_connection_trouble_counts_as_transient(error: BaseException, transient: bool) -> None:
     assert is_transient(error) is transient
+
+
+class _Transactions:
+    """A stand-in for ``CallRecords.batch``: what each transaction held, and
+    which of them were rolled back."""
+
+    def __init__(self) -> None:
+        self.open: list[str] | None = None
+        self.committed: list[list[str]] = []
+        self.rolled_back: list[list[str]] = []
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        self.open = []
+        try:
+            yield
+        except BaseException:
+            self.rolled_back.append(self.open)
+            raise
+        else:
+            self.committed.append(self.open)
+        finally:
+            self.open = None
+
+    def step(self, name: str, error: BaseException | None = None) -> Write:
+        async def write() -> None:
+            if error is not None:
+                raise error
+            if self.open is not None:
+                self.open.append(name)
+            else:
+                self.committed.append([name])
+
+        return write
+
+
+async def test_steps_queued_while_the_writer_was_busy_go_in_one_transaction_in_order() -> None:
+    transactions = _Transactions()
+    writer = OrderedWriter(wait=wait_none(), batch=transactions.batch)
+    # all queued before the worker runs: it finds them together
+    for n in range(5):
+        writer.submit(f"step {n}", transactions.step(f"step {n}"))
+    writer.start()
+    await asyncio.wait_for(writer.flush(), 5)
+    await writer.stop()
+    assert transactions.committed == [[f"step {n}" for n in range(5)]]
+    assert writer.pending == 0
+
+
+async def test_a_refused_step_in_a_batch_costs_only_itself() -> None:
+    transactions = _Transactions()
+    writer = OrderedWriter(wait=wait_none(), batch=transactions.batch)
+    writer.submit("enqueued", transactions.step("enqueued"))
+    writer.submit("offer made", transactions.step("offer made", duplicate_key()))
+    writer.submit("ended", transactions.step("ended"))
+    writer.start()
+    await asyncio.wait_for(writer.flush(), 5)
+    await writer.stop()
+    # the batch was rolled back whole, then each step went alone
+    assert transactions.rolled_back == [["enqueued"]]
+    assert transactions.committed == [["enqueued"], ["ended"]]
+
+
+async def test_a_batch_that_meets_the_database_down_is_written_whole_once_it_is_back() -> None:
+    transactions = _Transactions()
+    failures = iter([database_down(), database_down()])
+
+    async def flaky() -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        await transactions.step("answered")()
+
+    writer = OrderedWriter(wait=wait_none(), batch=transactions.batch)
+    writer.submit("enqueued", transactions.step("enqueued"))
+    writer.submit("answered", flaky)
+    writer.start()
+    await asyncio.wait_for(writer.flush(), 5)
+    await writer.stop()
+    assert transactions.committed == [["enqueued", "answered"]]
+    assert len(transactions.rolled_back) == 2
