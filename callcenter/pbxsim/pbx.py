@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from callcenter.ami.codec import encode_frame
+from callcenter.ami.message import Message
 from callcenter.pbxsim.calls import AgentLeg, Conference, SimCall
 from callcenter.pbxsim.channels import (
     CAUSE_TEXT,
@@ -74,6 +75,8 @@ class Pbx:
         #: where MixMonitor's files are written (the spool as the service sees
         #: it; ``recording``); None writes none
         self.recordings_dir: Path | None = None
+        #: told of every action a session reads, before it is handled (``PbxSimulator.tap``)
+        self.action_tap: Callable[[Message], None] | None = None
         self._publish = publish
         #: blocking work running on worker threads (recordings being written)
         self._background: set[asyncio.Future[None]] = set()

@@ -18,12 +18,13 @@ import asyncio
 import contextlib
 import random
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from callcenter.ami.message import Message
 from callcenter.pbxsim import bridging, callback, callers, devices
 from callcenter.pbxsim.acl import PERMIT_ALL, Acl
 from callcenter.pbxsim.pbx import Pbx
@@ -104,6 +105,7 @@ class PbxSimulator:
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._started_at = 0.0
         self._reloaded_at = 0.0
+        self._event_tap: Callable[[bytes], None] | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -173,7 +175,26 @@ class PbxSimulator:
             if task is not None:
                 self._session_tasks.discard(task)
 
+    def tap(
+        self,
+        *,
+        events: Callable[[bytes], None] | None = None,
+        actions: Callable[[Message], None] | None = None,
+    ) -> None:
+        """Mirror the AMI traffic to an observer in this process, as a switch's
+        port mirror would: every event frame as it is published (before any
+        session's privileges filter it), every action as a session reads it.
+
+        Why: a benchmark's stopwatch and a chaos test's ground truth need the
+        switch's own timing and its own account of the legs it rang; a second
+        AMI connection would double the events the simulator writes and add a
+        socket hop to every timestamp. None stops that side of the mirror."""
+        self._event_tap = events
+        self._pbx.action_tap = actions
+
     def _publish(self, event_class: str, frame: bytes) -> None:
+        if self._event_tap is not None:
+            self._event_tap(frame)
         for session in self._sessions:
             session.deliver(event_class, frame)
 

@@ -116,6 +116,9 @@ class AmiSession:
             clean_id = action_id if action_id and "\r" not in action_id else None
             self.send(response(clean_id, "Error", "Invalid header value"))
             return
+        tap = self._pbx.action_tap
+        if tap is not None:
+            tap(msg)
         name = msg.action or ""
         action = name.lower()
         if not self.logged_in and action not in _OPEN_ACTIONS:
