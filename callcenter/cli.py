@@ -501,6 +501,42 @@ def bench_recordings(
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
+@bench.command("e2e")
+def bench_e2e(
+    as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
+    agents: Annotated[int, typer.Option(min=1, help="agents, each with a phone and a page")] = 2000,
+    rates: Annotated[
+        str, typer.Option(help="calls per second, one stage each, comma-separated")
+    ] = "50,100,200",
+    seconds: Annotated[float, typer.Option(min=1, help="seconds of arrivals per rate")] = 60.0,
+    databases: Annotated[
+        str, typer.Option(help="sqlite and/or postgresql (skipped when not reachable)")
+    ] = "sqlite,postgresql",
+    seed: Annotated[int, typer.Option(help="seed of the callers and the phones")] = 1,
+) -> None:
+    """The service (callcenter serve) against the simulator over AMI with a websocket
+    page per agent, at each rate: calls, lost, double offers, arrival to Originate
+    and pop latency, RSS and CPU, as JSON."""
+    from callcenter.bench.e2e import run, table
+
+    try:
+        rate_list = [float(rate) for rate in rates.split(",") if rate.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            "rates: numbers separated by commas", param_hint="--rates"
+        ) from None
+    kinds = [kind.strip() for kind in databases.split(",") if kind.strip()]
+    try:
+        result = run(agents=agents, rates=rate_list, seconds=seconds, databases=kinds, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(table(result))
+        typer.echo(json.dumps(result, indent=2))
+
+
 @bench.command("pop")
 def bench_pop(
     as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
