@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.db.models import Customer, Interaction
@@ -97,10 +98,25 @@ async def build_pop(
     try:
         async with asyncio.timeout(timeout_s), sessions() as session:
             found = await _lookup(session, caller_number, account, default_region)
-    except Exception:
+    except Exception as exc:
         # Any failure (database down, schema missing, driver error, too slow) must
         # not stop the call; the agent still gets the number the PBX gave us.
-        log.exception("CRM lookup failed; the pop goes out without customer data", call_id=call_id)
+        if isinstance(exc, TimeoutError | OSError | SQLAlchemyError):
+            # Expected when the database is slow or away: one line, no traceback.
+            # Rendering a traceback costs milliseconds of the event loop, and
+            # under load it is paid for every call, which makes the next lookup
+            # later still.
+            log.warning(
+                "CRM lookup failed; the pop goes out without customer data",
+                call_id=call_id,
+                # the type only: a driver's message carries the SQL and its
+                # parameters, the caller's number among them
+                error=type(exc).__name__,
+            )
+        else:
+            log.exception(
+                "CRM lookup failed; the pop goes out without customer data", call_id=call_id
+            )
         return ScreenPop.model_validate({**call, "crm_available": False, "crm_source": ""})
     if external_down:
         return ScreenPop.model_validate({**call, **found, "crm_available": False})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,10 @@ class FakeDialer:
 @dataclass
 class FakeRecords:
     steps: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        yield
 
     def __getattr__(self, name: str) -> Any:
         async def record(*args: Any) -> None:
