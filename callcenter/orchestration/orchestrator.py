@@ -329,6 +329,7 @@ class Orchestrator:
         )
         if earlier is None:
             self._write("call_enqueued", lambda: self._record_enqueued(call))
+            self._spawn(self._identify(call))
             self._event(call, "enqueued", call.enqueued_at, queue=call.queue)
         else:
             log.info("call taken over from an earlier run", call_id=call.call_id)
@@ -490,23 +491,35 @@ class Orchestrator:
                 self._set_state(agent, AgentState.READY, None, event.at)
 
     async def _record_enqueued(self, call: LiveCall) -> None:
-        """Written once the CRM lookup is done, so the record names the customer."""
-        customer_id: int | None = None
-        if call.pop is not None:
-            try:
-                customer = (await asyncio.shield(call.pop)).get("customer") or {}
-                customer_id = customer.get("id")
-            except Exception:
-                log.warning("call recorded without a customer: CRM lookup failed")
+        """Written at once, without waiting for the CRM lookup: every step of the
+        call queues behind this one, and a step still queued when the process
+        dies is lost (a call that then ends before the restart leaves no trace).
+        The customer follows when the lookup is over (``_identify``)."""
         await self._records.call_enqueued(
             call.call_id,
             call.pbx,
             call.linkedid,
             call.queue,
             call.caller_number,
-            customer_id,
+            None,
             _utc(call.enqueued_at),
         )
+
+    async def _identify(self, call: LiveCall) -> None:
+        """The customer the CRM lookup found, onto the call's record."""
+        if call.pop is None:
+            return
+        try:
+            customer = (await asyncio.shield(call.pop)).get("customer") or {}
+        except Exception:
+            log.warning("call recorded without a customer: CRM lookup failed")
+            return
+        customer_id = customer.get("id")
+        if isinstance(customer_id, int):
+            self._write(
+                "call_identified",
+                functools.partial(self._records.call_identified, call.call_id, customer_id),
+            )
 
     def _leg_ringing(self, event: ev.AgentLegRinging) -> None:
         call = self._call_of_leg(event.leg_id)
