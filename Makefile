@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck install services chromium clean
+.PHONY: run test lint typecheck install services chromium clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ run: $(STAMP)
 ## Install everything the tests need, then lint, type-check and run the whole suite.
 test: $(STAMP) chromium services lint typecheck
 	$(BIN)/pytest
+
+## The chaos suite in its full form (ten AMI cuts, three kill -9, 30 s without
+## the database, stalled websockets, a flapping phone), then its summary table.
+## `make test` runs the same scenarios in a short form.
+chaos: $(STAMP) services
+	CALLCENTER_CHAOS=full $(BIN)/pytest tests/chaos -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -48,10 +48,7 @@ import multiprocessing
 import os
 import random
 import secrets
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -71,6 +68,7 @@ from callcenter.bench.pop import (
     _receive,
     hold_collector,
 )
+from callcenter.chaos.service import service_process, wait_ready
 
 AMI_USER = "callcenter"
 #: patience of a caller (s): with thousands of agents nobody should wait that long
@@ -91,6 +89,8 @@ CUSTOMERS = 2000
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 AGENT_LEG = "agentleg-"
+#: double offers described in the figures, at most
+MAX_EXAMPLES = 5
 
 
 # -- the PBX's process -----------------------------------------------------------
@@ -122,6 +122,7 @@ class Stopwatch:
     legs_up_by_phone: Counter[str] = field(default_factory=Counter)
     phone_of_leg: dict[str, str] = field(default_factory=dict)
     double_offers: int = 0
+    double_offer_examples: list[str] = field(default_factory=list)
     originates: int = 0
 
     def event(self, frame: bytes) -> None:
@@ -140,9 +141,9 @@ class Stopwatch:
                 self.legs_up_by_call[call] += 1
                 self.legs_up_by_phone[phone] += 1
                 if self.legs_up_by_call[call] > 1:
-                    self.double_offers += 1
+                    self._double(f"call {call} rang a second agent: {uniqueid} on {phone}")
                 if self.legs_up_by_phone[phone] > 1:
-                    self.double_offers += 1
+                    self._double(f"{phone} rung for a second call: {uniqueid}")
         elif frame.startswith(b"Event: Hangup\r\n"):
             uniqueid = _header(frame, b"Uniqueid")
             rung = self.phone_of_leg.pop(uniqueid, None)
@@ -151,6 +152,11 @@ class Stopwatch:
                 self.legs_up_by_phone[rung] -= 1
             else:
                 self.linkedid_of_channel.pop(_header(frame, b"Channel"), None)
+
+    def _double(self, example: str) -> None:
+        self.double_offers += 1
+        if len(self.double_offer_examples) < MAX_EXAMPLES:
+            self.double_offer_examples.append(example)
 
     def action(self, message: Any) -> None:
         if (message.action or "").lower() != "originate":
@@ -265,6 +271,7 @@ async def _stage(
         "placing_max_late_ms": _ms(late_s),
         "stranded": stranded,
         "double_offers": watch.double_offers,
+        "double_offer_examples": watch.double_offer_examples,
         "originates": watch.originates,
         "arrival_to_originate_s": waits,
         "enqueued_at_of_call": {
@@ -313,7 +320,9 @@ async def _pages(conn: Connection, plan: _PagesPlan) -> None:
     last_ready: dict[int, float] = {}
     stopping = False
     http = httpx.AsyncClient(
-        base_url=plan.base_url, limits=httpx.Limits(max_connections=50), timeout=30
+        base_url=plan.base_url,
+        limits=httpx.Limits(max_connections=200),
+        timeout=httpx.Timeout(30, pool=120),
     )
 
     async def press_ready(agent_id: int, token: str) -> None:
@@ -372,7 +381,9 @@ async def _pages(conn: Connection, plan: _PagesPlan) -> None:
     deadline = time.monotonic() + START_LIMIT_S
     while len(connected) + len(failures) < len(plan.agents) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    await asyncio.sleep(1.0)  # the Ready presses the first state frames caused
+    # the Ready presses the first state frames caused, before the first stage
+    await asyncio.sleep(1.0)
+    await asyncio.gather(*tasks, return_exceptions=True)
     hold_collector()
     conn.send(("connected", len(connected), failures[:5], len(failures)))
     while True:
@@ -397,41 +408,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _service(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "callcenter.cli", "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + START_LIMIT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service died: {log.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the service was not ready in time: {log.read_text()[-2000:]}")
 
 
 def _cpu_s(pid: int) -> float:
@@ -679,6 +655,7 @@ def _stage_result(
         "originates": pbx["originates"],
         "outcomes": dict(outcomes),
         "stranded": pbx["stranded"],
+        "double_offer_examples": pbx["double_offer_examples"],
         "arrivals_s": round(pbx["arrivals_s"], 2),
         "placing_max_late_ms": pbx["placing_max_late_ms"],
     }
@@ -744,8 +721,8 @@ def _run_database(
             # kept after the run: where to look when a figure surprises
             log = Path(tempfile.gettempdir()) / f"callcenter-e2e-{kind}.log"
             log.write_bytes(b"")
-            with _service(env, log) as service:
-                _wait_ready(base_url, service, log)
+            with service_process(env, log) as service:
+                asyncio.run(wait_ready(base_url, service, log))
                 to_pages, pages_end = context.Pipe()
                 pages_process = context.Process(
                     target=_pages_main,
@@ -843,15 +820,16 @@ def run(
     results: list[dict[str, Any]] = []
     setups: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
-    for kind in databases:
-        if kind == "postgresql" and not postgres_reachable():
-            skipped[kind] = "PostgreSQL is not reachable on 127.0.0.1:5432"
-            continue
-        stage_results, setup = _run_database(
-            kind, agents=agents, rates=rates, seconds=seconds, seed=seed
-        )
-        results.extend(stage_results)
-        setups.append(setup)
+    with _quiet_logs():  # the JSON owns stdout; the seed's log lines would mix in
+        for kind in databases:
+            if kind == "postgresql" and not postgres_reachable():
+                skipped[kind] = "PostgreSQL is not reachable on 127.0.0.1:5432"
+                continue
+            stage_results, setup = _run_database(
+                kind, agents=agents, rates=rates, seconds=seconds, seed=seed
+            )
+            results.extend(stage_results)
+            setups.append(setup)
     return {
         "benchmark": "e2e",
         "agents": agents,

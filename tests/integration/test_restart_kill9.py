@@ -14,18 +14,15 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import func, select
 
 from callcenter import demo
+from callcenter.chaos.service import service_process, wait_ready
 from callcenter.db.models import Agent, AgentSkill, AgentStateChange, CallOffer, CallRecord, Skill
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.pbxsim.server import PbxSimulator
@@ -35,44 +32,6 @@ from tests.conftest import eventually, free_port, seed_database
 TALKING = 20
 WAITING = 50
 QUEUE = "sales"
-
-
-@contextmanager
-def service_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``callcenter serve`` in a process of its own, its output in ``log``."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "callcenter.cli", "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-async def wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /readyz says the database and the PBX link (resynced) are fine."""
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"the service died: {log.read_text()[-3000:]}")
-            try:
-                if (await client.get(f"{base_url}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the service was not ready in time: {log.read_text()[-3000:]}")
 
 
 @asynccontextmanager

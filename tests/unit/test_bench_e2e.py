@@ -82,7 +82,7 @@ def test_a_short_run_answers_every_call_and_loses_none() -> None:
          "--databases", "sqlite"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout.splitlines()[-1])
+    figures = json.loads(result.stdout)
     (stage,) = figures["results"]
     assert figures["setups"][0]["pages_connected"] == 40
     assert stage["calls"] > 0
