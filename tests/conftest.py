@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from callcenter.db import scratch
 from callcenter.settings import Settings
 
 
@@ -149,42 +150,10 @@ def run_service(settings: Settings) -> Iterator[RunningService]:
         yield RunningService(settings, app, base_url)
 
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _create_pg_database(name: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-def _drop_pg_database(name: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+POSTGRES_ADMIN_DSN = scratch.ADMIN_DSN
+_postgres_reachable = scratch.postgres_reachable
+_create_pg_database = scratch.create_database
+_drop_pg_database = scratch.drop_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -51,9 +51,8 @@ import secrets
 import socket
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -69,6 +68,7 @@ from callcenter.bench.pop import (
     hold_collector,
 )
 from callcenter.chaos.service import service_process, wait_ready
+from callcenter.db import scratch
 
 AMI_USER = "callcenter"
 #: patience of a caller (s): with thousands of agents nobody should wait that long
@@ -86,8 +86,6 @@ CONNECT_BATCH = 100
 #: a page presses Ready at most this often (a person would not hammer it)
 READY_AGAIN_S = 0.5
 CUSTOMERS = 2000
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 AGENT_LEG = "agentleg-"
 #: double offers described in the figures, at most
 MAX_EXAMPLES = 5
@@ -190,16 +188,23 @@ class _PbxPlan:
     seed: int
 
 
-def _pbx_main(conn: Connection, plan: _PbxPlan) -> None:
+def _child(conn: Connection, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """A child process's body: ``main`` on uvloop with quiet logs; a failure is
+    told to the driver (which would otherwise wait for nothing), then raised."""
+    _raise_fd_limit()
     try:
         with _quiet_logs(), asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-            runner.run(_pbx(conn, plan))
+            runner.run(main())
     except BaseException as exc:
         with contextlib.suppress(Exception):
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
         raise
     finally:
         conn.close()
+
+
+def _pbx_main(conn: Connection, plan: _PbxPlan) -> None:
+    _child(conn, lambda: _pbx(conn, plan))
 
 
 async def _pbx(conn: Connection, plan: _PbxPlan) -> None:
@@ -293,16 +298,7 @@ class _PagesPlan:
 
 
 def _pages_main(conn: Connection, plan: _PagesPlan) -> None:
-    _raise_fd_limit()
-    try:
-        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-            runner.run(_pages(conn, plan))
-    except BaseException as exc:
-        with contextlib.suppress(Exception):
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        raise
-    finally:
-        conn.close()
+    _child(conn, lambda: _pages(conn, plan))
 
 
 async def _pages(conn: Connection, plan: _PagesPlan) -> None:
@@ -563,36 +559,18 @@ def _closed_records(url: str, linkedids: set[str]) -> dict[str, tuple[bool, str 
     return asyncio.run(read())
 
 
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def _database(kind: str, directory: Path) -> Iterator[str]:
     """A fresh, empty database of that kind; dropped afterwards (PostgreSQL)."""
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{directory / 'callcenter.db'}"
         return
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"cc_bench_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    name = scratch.new_name("cc_bench")
+    scratch.create_database(name)
     try:
-        yield POSTGRES_URL.format(name=name)
+        yield scratch.URL.format(name=name)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        scratch.drop_database(name)
 
 
 # -- the driver --------------------------------------------------------------------
@@ -822,7 +800,7 @@ def run(
     skipped: dict[str, str] = {}
     with _quiet_logs():  # the JSON owns stdout; the seed's log lines would mix in
         for kind in databases:
-            if kind == "postgresql" and not postgres_reachable():
+            if kind == "postgresql" and not scratch.postgres_reachable():
                 skipped[kind] = "PostgreSQL is not reachable on 127.0.0.1:5432"
                 continue
             stage_results, setup = _run_database(

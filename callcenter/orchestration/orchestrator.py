@@ -329,7 +329,6 @@ class Orchestrator:
         )
         if earlier is None:
             self._write("call_enqueued", lambda: self._record_enqueued(call))
-            self._spawn(self._identify(call))
             self._event(call, "enqueued", call.enqueued_at, queue=call.queue)
         else:
             log.info("call taken over from an earlier run", call_id=call.call_id)
@@ -345,6 +344,13 @@ class Orchestrator:
                 pop = await asyncio.shield(call.pop)
             except Exception:
                 log.warning("routing without customer facts: CRM lookup failed")
+        customer_id = ((pop or {}).get("customer") or {}).get("id")
+        if isinstance(customer_id, int):
+            # onto the record written at the arrival, gone caller or not
+            self._write(
+                "call_identified",
+                functools.partial(self._records.call_identified, call.call_id, customer_id),
+            )
         if self._calls.get(call.call_id) is not call or call.caller_gone:
             return
         call.customer = customer_facts(pop)
@@ -494,7 +500,7 @@ class Orchestrator:
         """Written at once, without waiting for the CRM lookup: every step of the
         call queues behind this one, and a step still queued when the process
         dies is lost (a call that then ends before the restart leaves no trace).
-        The customer follows when the lookup is over (``_identify``)."""
+        The customer follows when the lookup is over (``_route_when_known``)."""
         await self._records.call_enqueued(
             call.call_id,
             call.pbx,
@@ -504,22 +510,6 @@ class Orchestrator:
             None,
             _utc(call.enqueued_at),
         )
-
-    async def _identify(self, call: LiveCall) -> None:
-        """The customer the CRM lookup found, onto the call's record."""
-        if call.pop is None:
-            return
-        try:
-            customer = (await asyncio.shield(call.pop)).get("customer") or {}
-        except Exception:
-            log.warning("call recorded without a customer: CRM lookup failed")
-            return
-        customer_id = customer.get("id")
-        if isinstance(customer_id, int):
-            self._write(
-                "call_identified",
-                functools.partial(self._records.call_identified, call.call_id, customer_id),
-            )
 
     def _leg_ringing(self, event: ev.AgentLegRinging) -> None:
         call = self._call_of_leg(event.leg_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from callcenter.chaos.link_breaks import TEN_BREAKS, break_link
 from callcenter.chaos.proxy import FaultProxy
 from callcenter.chaos.service import InProcessDesk, in_process, keep_agents_ready
 from callcenter.chaos.traffic import Traffic
@@ -16,34 +17,11 @@ from tests.chaos.harness import NO_RECORDING_WAIT, closing_check, pbx_for, pick,
 from tests.conftest import free_port
 
 SEED = seeded(101)
-BREAKS = ["cut", "black_hole", "cut", "half_close", "cut", "black_hole", "cut",
-          "half_close", "cut", "cut"]  # fmt: skip
-
-
-async def _inject(proxy: FaultProxy, link: PbxLink, breaks: list[str], rng: random.Random) -> None:
-    """Each break once the link is back in step, after a slow or chopped stretch."""
-    for n, fault in enumerate(breaks):
-        await link.wait_in_step(30)
-        if n % 3 == 1:
-            proxy.delay(0.1)
-        elif n % 3 == 2:
-            proxy.split(7)
-        await asyncio.sleep(rng.uniform(0.3, 0.9))
-        proxy.heal()
-        if fault == "cut":
-            proxy.cut()
-        elif fault == "half_close":
-            proxy.half_close()
-        else:
-            proxy.black_hole()
-            await asyncio.sleep(1.0)  # longer than two ping intervals
-            proxy.heal()
-    await link.wait_in_step(30)
 
 
 async def test_ami_cuts(chaos_db_url: str) -> None:
     url = chaos_db_url
-    breaks = pick(["half_close", "black_hole"], BREAKS)
+    breaks = pick(["half_close", "black_hole"], list(TEN_BREAKS))
     rng = random.Random(SEED)
     async with pbx_for(url, seed=SEED) as pbx:
         proxy = FaultProxy("127.0.0.1", pbx.simulator.port, seed=SEED)
@@ -65,7 +43,7 @@ async def test_ami_cuts(chaos_db_url: str) -> None:
                 traffic = Traffic(pbx.simulator, pbx.queues, seed=SEED, interval_s=0.05)
                 traffic.start()
                 await asyncio.sleep(1.0)
-                await _inject(proxy, link, breaks, rng)
+                await break_link(proxy, link, breaks, between_s=lambda: rng.uniform(0.3, 0.9))
                 await asyncio.sleep(1.0)
                 placed = await traffic.stop()
                 report = await closing_check(

@@ -17,12 +17,12 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from agents import AgentState
+from callcenter.chaos.link_breaks import TEN_BREAKS, break_link
 from callcenter.chaos.proxy import FaultProxy
 from callcenter.db.directory import load_agents, load_queues
 from callcenter.db.models import CallRecord
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.orchestration.orchestrator import Orchestrator
-from callcenter.pbx_link import PbxLink
 from callcenter.pbxsim import PbxSimulator, PhoneBehaviour
 from callcenter.pbxsim.probe import AmiProbe
 from callcenter.service import create_app
@@ -41,29 +41,6 @@ async def _keep_agents_ready(desk: Orchestrator, agent_ids: list[int]) -> None:
             if desk.agent_view(agent_id).state in (AgentState.NOT_READY, AgentState.LOGGED_OUT):
                 await desk.set_agent_state(agent_id, AgentState.READY)
         await asyncio.sleep(0.05)
-
-
-async def _inject_faults(proxy: FaultProxy, link: PbxLink) -> None:
-    """Ten breaks of the link, each once it is back in step, with slow and chopped
-    stretches in between."""
-    breaks = ["cut", "black_hole", "cut", "half_close", "cut", "black_hole", "cut",
-              "half_close", "cut", "cut"]  # fmt: skip
-    for n, fault in enumerate(breaks):
-        await link.wait_in_step(10)
-        if n % 3 == 1:
-            proxy.delay(0.1)
-        elif n % 3 == 2:
-            proxy.split(7)
-        await asyncio.sleep(0.6)
-        proxy.heal()
-        if fault == "cut":
-            proxy.cut()
-        elif fault == "half_close":
-            proxy.half_close()
-        else:
-            proxy.black_hole()
-            await asyncio.sleep(1.0)  # longer than two ping intervals
-            proxy.heal()
 
 
 def _overlapping(intervals: list[tuple[int, int]]) -> bool:
@@ -104,7 +81,9 @@ async def test_two_hundred_calls_through_ten_link_breaks(seeded_db_url: str) -> 
             link = runtime.links["pbx1"]
             await link.wait_in_step(10)
             readiness = asyncio.create_task(_keep_agents_ready(desk, desk.agent_ids()))
-            faults = asyncio.create_task(_inject_faults(proxy, link))
+            faults = asyncio.create_task(
+                break_link(proxy, link, TEN_BREAKS, between_s=lambda: 0.6, in_step_s=10)
+            )
             for _ in range(CALLS):
                 placed.append(
                     simulator.place_call(
