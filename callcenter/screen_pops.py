@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from screenpop.external import ExternalCrm
-from screenpop.pop import build_pop
+from screenpop.pop import Identified, build_pop
 
 
 class ScreenPops:
@@ -23,7 +23,13 @@ class ScreenPops:
         self._external = external
 
     async def __call__(
-        self, *, call_id: str, queue: str, caller_number: str, account: str
+        self,
+        *,
+        call_id: str,
+        queue: str,
+        caller_number: str,
+        account: str,
+        identified: Identified | None = None,
     ) -> dict[str, Any]:
         pop = await build_pop(
             self._sessions,
@@ -34,5 +40,6 @@ class ScreenPops:
             default_region=self._default_region,
             routed_because="",
             external=self._external,
+            identified=identified,
         )
         return pop.model_dump(mode="json")

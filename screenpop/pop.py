@@ -10,6 +10,7 @@ A CRM failure never stops a call: the pop still goes out, marked
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,10 @@ from screenpop.lookup import (
 
 log = structlog.get_logger(__name__)
 
+#: told who the caller is (the pop's "customer" and "last_agent" as JSON, or
+#: neither) before the rest of the pop is read: routing needs no more
+Identified = Callable[[dict[str, Any]], None]
+
 
 def customer_card(customer: Customer) -> CustomerCard:
     return CustomerCard(
@@ -71,12 +76,18 @@ async def build_pop(
     routed_because: str,
     timeout_s: float = 2.0,
     external: ExternalCrm | None = None,
+    identified: Identified | None = None,
 ) -> ScreenPop:
     """The pop for one call; never raises for a CRM problem.
 
     ``timeout_s`` bounds the local lookup (the external CRM has its own bound):
     the agent's phone is already ringing, and a pop without customer data beats
     one that arrives after the answer.
+
+    ``identified`` hears who the caller is as soon as the local CRM has said
+    (two or three queries), before the departments' part of the pop is read
+    (five more): the caller is routed meanwhile. From the external CRM, the
+    whole pop comes in one answer, and ``identified`` is not called.
     """
     call = {
         "call_id": call_id,
@@ -97,7 +108,7 @@ async def build_pop(
                 return ScreenPop.model_validate({**call, **found, "crm_source": "external"})
     try:
         async with asyncio.timeout(timeout_s), sessions() as session:
-            found = await _lookup(session, caller_number, account, default_region)
+            found = await _lookup(session, caller_number, account, default_region, identified)
     except Exception as exc:
         # Any failure (database down, schema missing, driver error, too slow) must
         # not stop the call; the agent still gets the number the PBX gave us.
@@ -149,7 +160,11 @@ async def _external_lookup(
 
 
 async def _lookup(
-    session: AsyncSession, caller_number: str, account: str, default_region: str
+    session: AsyncSession,
+    caller_number: str,
+    account: str,
+    default_region: str,
+    identified: Identified | None = None,
 ) -> dict[str, Any]:
     # Account digits keyed in the IVR name the customer more surely than a
     # number that a household or an office may share.
@@ -160,14 +175,21 @@ async def _lookup(
     else:
         matches = await find_customers_by_number(session, e164, limit=MAX_MATCHES) if e164 else []
     if not matches:
+        if identified is not None:
+            identified({})
         return {"new_contact": True}
     if len(matches) > 1:
+        if identified is not None:
+            identified({})  # the agent picks who it is; routed as unknown
         return {"matches": [customer_card(c) for c in matches]}
-    return await customer_pop(session, matches[0], e164)
+    return await customer_pop(session, matches[0], e164, identified)
 
 
 async def customer_pop(
-    session: AsyncSession, customer: Customer, e164: str | None
+    session: AsyncSession,
+    customer: Customer,
+    e164: str | None,
+    identified: Identified | None = None,
 ) -> dict[str, Any]:
     """Everything the pop shows about one known customer: the card, who is
     calling, the latest contacts and what billing, orders, support and sales hold.
@@ -175,9 +197,18 @@ async def customer_pop(
     Also used when the agent picks a customer from a pick list or creates one.
     """
     history = await last_interactions(session, customer.id, MAX_INTERACTIONS)
+    card = customer_card(customer)
+    last_agent = await _last_agent(session, customer.id, history)
+    if identified is not None:
+        identified(
+            {
+                "customer": card.model_dump(mode="json"),
+                "last_agent": None if last_agent is None else last_agent.model_dump(mode="json"),
+            }
+        )
     today = datetime.now(UTC).date()
     return {
-        "customer": customer_card(customer),
+        "customer": card,
         "contact": await contact_for_number(session, customer.id, e164),
         "open_cases": await open_cases(session, customer.id, MAX_DEPARTMENT_LINES),
         "billing": await billing(
@@ -196,7 +227,7 @@ async def customer_pop(
             )
             for i, agent_name in history
         ],
-        "last_agent": await _last_agent(session, customer.id, history),
+        "last_agent": last_agent,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,9 +15,21 @@ from sqlalchemy.ext.asyncio import (
 Sessions = async_sessionmaker[AsyncSession]
 
 
+#: SQLite connections kept open. Each aiosqlite connection is a thread of its
+#: own, and one opened beyond the pool is closed again on return: under load
+#: (a CRM lookup per arriving call) SQLAlchemy's default of 5 kept opening and
+#: closing threads, and lookups waited for a connection until they timed out.
+SQLITE_POOL_SIZE = 32
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        database = make_url(url).database
+        pooled = bool(database) and database != ":memory:" and "mode=memory" not in url
+        sizing: dict[str, Any] = (
+            {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0} if pooled else {}
+        )
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **sizing)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)

@@ -54,6 +54,9 @@ class LiveCall:
     #: what rang each leg's agent (their phone, or a trunk and their number)
     lines: dict[str, str] = field(default_factory=dict)
     pop: asyncio.Future[dict[str, Any]] | None = None
+    #: who the caller is, as far as routing needs (``PopBuilder``'s ``identified``,
+    #: or the whole pop); None as its result: the lookup failed
+    identity: asyncio.Future[dict[str, Any] | None] | None = None
     #: the leg whose agent has been sent the pop (once per offer)
     popped_leg: str | None = None
     #: waiting, but out of the router while its PBX link is out of step

@@ -319,14 +319,19 @@ class Orchestrator:
         self._calls[call.call_id] = call
         self._by_linkedid[(call.pbx, call.linkedid)] = call.call_id
         # The CRM lookup starts now so the pop is ready when an agent rings.
+        identity: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        call.identity = identity
         call.pop = self._spawn(
             self._pops(
                 call_id=call.call_id,
                 queue=call.queue,
                 caller_number=call.caller_number,
                 account=call.account,
+                identified=functools.partial(_settle_identity, identity),
             )
         )
+        # a builder that never said who called is heard when its pop is done
+        call.pop.add_done_callback(functools.partial(_identity_from_pop, identity))
         if earlier is None:
             self._write("call_enqueued", lambda: self._record_enqueued(call))
             self._event(call, "enqueued", call.enqueued_at, queue=call.queue)
@@ -337,12 +342,12 @@ class Orchestrator:
 
     async def _route_when_known(self, call: LiveCall) -> None:
         """Route once the CRM has said who is calling (the lookup has its own
-        timeout; a failed one routes the caller without customer facts)."""
+        timeout; a failed one routes the caller without customer facts). The
+        rest of the pop may still be read meanwhile."""
         pop: dict[str, Any] | None = None
-        if call.pop is not None:
-            try:
-                pop = await asyncio.shield(call.pop)
-            except Exception:
+        if call.identity is not None:
+            pop = await asyncio.shield(call.identity)
+            if pop is None:
                 log.warning("routing without customer facts: CRM lookup failed")
         customer_id = ((pop or {}).get("customer") or {}).get("id")
         if isinstance(customer_id, int):
@@ -2092,6 +2097,19 @@ class Orchestrator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _settle_identity(
+    identity: asyncio.Future[dict[str, Any] | None], found: dict[str, Any] | None
+) -> None:
+    if not identity.done():
+        identity.set_result(found)
+
+
+def _identity_from_pop(
+    identity: asyncio.Future[dict[str, Any] | None], pop: asyncio.Future[dict[str, Any]]
+) -> None:
+    _settle_identity(identity, _settled(pop))
 
 
 def _settled(pop: asyncio.Future[dict[str, Any]] | None) -> dict[str, Any] | None:

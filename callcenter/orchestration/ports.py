@@ -5,7 +5,7 @@ The orchestrator decides; these do the I/O. Tests pass in-memory fakes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -293,11 +293,26 @@ class CallRecords(Protocol):
         ...
 
 
+#: told the part of the pop routing needs (its "customer" and "last_agent", or
+#: neither for a caller the CRM does not know) once that is read
+Identified = Callable[[dict[str, Any]], None]
+
+
 class PopBuilder(Protocol):
-    """Builds the screen-pop document (a JSON-ready dict) for a call."""
+    """Builds the screen-pop document (a JSON-ready dict) for a call.
+
+    A builder may call ``identified`` before the rest of the pop is read (open
+    cases, billing, orders...): routing needs only who the caller is, and need
+    not wait for the rest. One that does not is awaited whole."""
 
     async def __call__(
-        self, *, call_id: str, queue: str, caller_number: str, account: str
+        self,
+        *,
+        call_id: str,
+        queue: str,
+        caller_number: str,
+        account: str,
+        identified: Identified | None = None,
     ) -> dict[str, Any]: ...
 
 

@@ -73,7 +73,9 @@ class FakeNotifier:
         return [(a, m) for a, m in self.agent_messages if m["type"] == kind]
 
 
-async def fake_pop(*, call_id: str, queue: str, caller_number: str, account: str) -> dict[str, Any]:
+async def fake_pop(
+    *, call_id: str, queue: str, caller_number: str, account: str, identified: Any = None
+) -> dict[str, Any]:
     return {"call_id": call_id, "caller_number": caller_number, "customer": {"name": "Alice"}}
 
 

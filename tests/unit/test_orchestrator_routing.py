@@ -33,7 +33,9 @@ CUSTOMERS: dict[str, dict[str, Any]] = {
 }
 
 
-async def crm_pop(*, call_id: str, queue: str, caller_number: str, account: str) -> dict[str, Any]:
+async def crm_pop(
+    *, call_id: str, queue: str, caller_number: str, account: str, identified: Any = None
+) -> dict[str, Any]:
     return {"call_id": call_id, **CUSTOMERS.get(caller_number, {"new_contact": True})}
 
 
@@ -323,3 +325,47 @@ async def test_wallboard_shows_why_a_call_is_where_it_is(build: Build) -> None:
     assert explained is not None
     candidates = explained["explanation"]["candidates"]
     assert candidates[0]["chosen"] and candidates[0]["id"] == str(ALICE.agent_id)
+
+
+async def test_caller_is_routed_on_who_they_are_before_the_rest_of_the_pop_is_read() -> None:
+    """The CRM says who is calling after two or three queries; the open cases,
+    billing and orders take five more. The offer goes out on the first part."""
+    departments_read = asyncio.Event()
+
+    async def slow_pop(
+        *, call_id: str, queue: str, caller_number: str, account: str, identified: Any = None
+    ) -> dict[str, Any]:
+        found = CUSTOMERS[caller_number]
+        identified({"customer": found["customer"], "last_agent": None})
+        await departments_read.wait()
+        return {"call_id": call_id, **found, "open_cases": [{"id": 7}]}
+
+    dialer, now = FakeDialer(), [1_795_000_000.0]
+    o = Orchestrator(
+        agents=[ALICE],
+        rules=RoutingRules(queues=[sales()]),
+        dialers={PBX: dialer},
+        records=FakeRecords(),
+        pops=slow_pop,
+        notifier=FakeNotifier(),
+        clock=lambda: now[0],
+    )
+    o.start()
+    try:
+        await o.set_agent_state(ALICE.agent_id, AgentState.READY)
+        o.handle(
+            ev.CallArrived(
+                PBX, "pbx1-1.0", "Local/100@in-1;2", "u1", "+14155550002", "", "sales", "", now[0]
+            )
+        )
+
+        async def offered() -> bool:
+            return len(dialer.originates) == 1
+
+        await eventually(offered, "the call offered while its pop is read")
+        why = o.routing_of(dialer.originates[0]["call_id"])
+        assert why is not None and why["explanation"]["priority"]["tier"] == "gold"
+        assert not departments_read.is_set()
+    finally:
+        departments_read.set()
+        await o.stop()

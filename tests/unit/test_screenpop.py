@@ -170,6 +170,30 @@ async def test_the_pop_names_the_agent_who_served_the_customer_last(crm: Session
     }  # fmt: skip
 
 
+async def test_who_is_calling_is_told_before_the_rest_of_the_pop_is_read(
+    crm: Sessions,
+) -> None:
+    # Routing waits for this part only: the card and the last agent.
+    told: list[dict[str, object]] = []
+    pop = await build_pop(
+        crm, call_id="c1", queue="sales", caller_number="+33142685300", account="",
+        default_region="FR", routed_because="", identified=told.append,
+    )  # fmt: skip
+    assert pop.customer is not None and pop.last_agent is not None
+    [identity] = told
+    assert identity == {
+        "customer": pop.customer.model_dump(mode="json"),
+        "last_agent": pop.last_agent.model_dump(mode="json"),
+    }
+    for unknown in ("+46812345670", "+15550000000"):  # a shared line, a new contact
+        told.clear()
+        await build_pop(
+            crm, call_id="c2", queue="sales", caller_number=unknown, account="",
+            default_region="FR", routed_because="", identified=told.append,
+        )  # fmt: skip
+        assert told == [{}]
+
+
 async def test_the_last_agent_is_found_beyond_a_page_of_self_service_contacts(
     crm: Sessions,
 ) -> None:
