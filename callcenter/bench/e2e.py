@@ -251,7 +251,7 @@ async def _stage(
     loop = asyncio.get_running_loop()
     placed: list[str] = []
     late_s = 0.0
-    began = loop.time()
+    began, began_at = loop.time(), time.time()
     for call in callers.plan():
         delay = began + call.at_s - loop.time()
         if delay > 0:
@@ -265,12 +265,14 @@ async def _stage(
         await asyncio.sleep(0.05)
     stranded = sim.active_calls()
     sim.tap()
-    waits = [
-        watch.first_originate[linkedid] - at
+    timed = [
+        (at - began_at, watch.first_originate[linkedid] - at)
         for linkedid, at in watch.enqueued.items()
         if linkedid in watch.first_originate
     ]
+    waits = [wait for _, wait in timed]
     return {
+        "arrival_to_originate_p99_by_window_ms": _windowed_p99(timed),
         "placed": placed,
         "arrivals_s": arrivals_s,
         "placing_max_late_ms": _ms(late_s),
@@ -599,6 +601,19 @@ def _tokens(secret: str, agent_users: Sequence[tuple[int, str, int]]) -> list[tu
     ]
 
 
+#: seconds of arrivals per entry of ``arrival_to_originate_p99_by_window_ms``
+WINDOW_S = 10.0
+
+
+def _windowed_p99(timed: list[tuple[float, float]]) -> list[float]:
+    """p99 of arrival to Originate per ``WINDOW_S`` of the stage, by arrival:
+    shows whether the tail is a warm-up, a backlog that grows, or spread."""
+    windows: dict[int, list[float]] = {}
+    for since_start, wait in timed:
+        windows.setdefault(max(0, int(since_start // WINDOW_S)), []).append(wait)
+    return [_ms(_percentile(sorted(windows[i]), 0.99)) for i in sorted(windows)]
+
+
 def _stage_result(
     rate: float,
     pbx: dict[str, Any],
@@ -636,6 +651,7 @@ def _stage_result(
         "double_offer_examples": pbx["double_offer_examples"],
         "arrivals_s": round(pbx["arrivals_s"], 2),
         "placing_max_late_ms": pbx["placing_max_late_ms"],
+        "arrival_to_originate_p99_by_window_ms": pbx["arrival_to_originate_p99_by_window_ms"],
     }
 
 
@@ -764,7 +780,9 @@ def _receive_pops(
     conn: Connection, process: multiprocessing.process.BaseProcess
 ) -> tuple[list[tuple[str, float]], dict[str, int], dict[int, int]]:
     conn.send(("collect",))
-    _, pops, readies, closed = _receive(conn, process, 60)
+    # generous: 2,000 pages behind an overloaded service may still be reading
+    # their backlog of frames when asked
+    _, pops, readies, closed = _receive(conn, process, 300)
     return pops, readies, closed
 
 
