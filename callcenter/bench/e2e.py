@@ -4,7 +4,8 @@ Four processes, so that each one's CPU and memory are its own:
 
 - the service: ``callcenter serve`` as a user starts it, on a database seeded
   with the demo call center at ``agents`` agents (three queues, the example
-  routing rules, 2,000 CRM customers whose numbers the callers use);
+  routing rules less their deliberate holds (``_publish_without_holds``),
+  2,000 CRM customers whose numbers the callers use);
 - the PBX: the simulator with a phone per agent (each answers after 0.2-1 s),
   over real AMI TCP on loopback, with callers arriving as a Poisson stream;
 - the agents' browsers: one real websocket per agent on ``/ws/agent``,
@@ -509,6 +510,7 @@ def _seed(url: str, agents: int, seed: int) -> _Seeded:
                             for row, agent_id in zip(rows, ids, strict=True)
                         ],
                     )
+            await _publish_without_holds(sessions)
             async with sessions() as session:
                 dids = {
                     did: name
@@ -529,6 +531,32 @@ def _seed(url: str, agents: int, seed: int) -> _Seeded:
             await engine.dispose()
 
     return asyncio.run(seed_all())
+
+
+#: who may take a call the moment it arrives, in the bench's rules (partner
+#: agents stay an overflow)
+AT_ONCE = ["on_site", "remote_site", "home"]
+
+
+async def _publish_without_holds(sessions: Any) -> None:
+    """The example rules, less the waits they impose on purpose: a returning
+    customer held up to 15 s for their last agent, home agents admitted only
+    after 20-45 s. With them, arrival to Originate measures the policy (a
+    held caller is offered when the hold ends, by design), not the service.
+    Skills, strategies, priorities and the rest stay as the example has them."""
+    from callcenter.db.routing_rules import check_rules, live_rules_or_default, publish_rules
+
+    rules, _ = await live_rules_or_default(sessions)
+    document = rules.model_dump(mode="json")
+    for queue in document["queues"]:
+        queue["known_agent"] = None
+        queue["locations"] = sorted({*queue["locations"], *AT_ONCE})
+    await publish_rules(
+        sessions,
+        check_rules(document),
+        author="bench e2e",
+        note="the example rules without their deliberate holds",
+    )
 
 
 def _closed_records(url: str, linkedids: set[str]) -> dict[str, tuple[bool, str | None, bool]]:
