@@ -573,6 +573,23 @@ def bench_forward(
     typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
+@bench.command("history")
+def bench_history(
+    as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
+    calls: Annotated[int, typer.Option(min=1, help="answered calls written, 16 steps each")] = 2000,
+    databases: Annotated[
+        str, typer.Option(help="sqlite and/or postgresql (skipped when not reachable)")
+    ] = "sqlite,postgresql",
+) -> None:
+    """The call history's cost: CPU ms per call and calls/s through the batched
+    writer, as JSON."""
+    from callcenter.bench.history import run
+
+    kinds = [kind.strip() for kind in databases.split(",") if kind.strip()]
+    result = run(calls=calls, databases=kinds)
+    typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
 @bench.command("whatif")
 def bench_whatif(
     as_json: Annotated[bool, typer.Option("--json", help="one line of JSON")] = False,
