@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, Table, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Row, Table, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.db.models import (
@@ -119,6 +119,13 @@ _OFFERS = cast(Table, CallOffer.__table__)
 _EVENTS = cast(Table, CallEventRow.__table__)
 _STATES = cast(Table, AgentStateChange.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
+#: what a call's history entry copies from its record (``_add_history_entry``)
+_HISTORY_SOURCE = (
+    _RECORDS.c.agent_id,
+    _RECORDS.c.answered_at,
+    _RECORDS.c.queue,
+    _RECORDS.c.csat_score,
+)
 
 
 @dataclass
@@ -214,31 +221,7 @@ class CallRecorder:
     async def offer_made(
         self, call_id: str, leg_id: str, agent_id: int, agent_target: str, at: datetime
     ) -> None:
-        await self._add_leg(call_id, leg_id, agent_id, agent_target, "offer", at)
-
-    async def _add_leg(
-        self,
-        call_id: str,
-        leg_id: str,
-        agent_id: int | None,
-        target: str,
-        kind: LegKind,
-        at: datetime,
-    ) -> None:
-        async with self._transaction() as session:
-            if await _leg_known(session, leg_id):
-                return
-            await session.execute(
-                insert(_OFFERS).values(
-                    call_id=call_id,
-                    leg_id=leg_id,
-                    agent_id=agent_id,
-                    agent_target=target,
-                    offered_at=at,
-                    kind=kind,
-                    held_s=0.0,
-                )
-            )
+        await self.leg_added(call_id, leg_id, agent_id, agent_target, "offer", at)
 
     async def offer_result(self, leg_id: str, result: str, at: datetime) -> None:
         """The first result wins: an answered leg that later hangs up stays answered."""
@@ -281,13 +264,7 @@ class CallRecorder:
                         abandon_phase=abandon_phase,
                         ended_by=ended_by,
                     )
-                    .returning(
-                        _RECORDS.c.customer_id,
-                        _RECORDS.c.agent_id,
-                        _RECORDS.c.answered_at,
-                        _RECORDS.c.queue,
-                        _RECORDS.c.csat_score,
-                    )
+                    .returning(_RECORDS.c.customer_id, *_HISTORY_SOURCE)
                 )
             ).first()
             if ended is None:
@@ -301,19 +278,7 @@ class CallRecorder:
             if ended.customer_id is not None and outcome == "answered":
                 # The call joins the customer's history, seen in the next pop;
                 # the agent's wrap-up later fills in its disposition and notes.
-                await session.execute(
-                    insert(_INTERACTIONS).values(
-                        _interaction_row(
-                            call_id,
-                            ended.queue,
-                            ended.customer_id,
-                            ended.agent_id,
-                            ended.answered_at,
-                            ended.csat_score,
-                            at,
-                        )
-                    )
-                )
+                await _add_history_entry(session, call_id, ended, ended.customer_id, at)
 
     async def open_calls(self) -> list[OpenCall]:
         """Calls recorded as started and never as ended, oldest first: at start-up
@@ -398,14 +363,7 @@ class CallRecorder:
                     update(_RECORDS)
                     .where(_RECORDS.c.id == call_id)
                     .values(customer_id=customer_id)
-                    .returning(
-                        _RECORDS.c.ended_at,
-                        _RECORDS.c.outcome,
-                        _RECORDS.c.agent_id,
-                        _RECORDS.c.answered_at,
-                        _RECORDS.c.queue,
-                        _RECORDS.c.csat_score,
-                    )
+                    .returning(_RECORDS.c.ended_at, _RECORDS.c.outcome, *_HISTORY_SOURCE)
                 )
             ).first()
             if record is None:
@@ -417,19 +375,7 @@ class CallRecorder:
                 .values(customer_id=customer_id),
             )
             if not moved and record.ended_at is not None and record.outcome == "answered":
-                await session.execute(
-                    insert(_INTERACTIONS).values(
-                        _interaction_row(
-                            call_id,
-                            record.queue,
-                            customer_id,
-                            record.agent_id,
-                            record.answered_at,
-                            record.csat_score,
-                            record.ended_at,
-                        )
-                    )
-                )
+                await _add_history_entry(session, call_id, record, customer_id, record.ended_at)
 
     async def agent_state_changed(
         self, agent_id: int, state: str, reason: str | None, at: datetime
@@ -449,9 +395,22 @@ class CallRecorder:
         kind: LegKind,
         at: datetime,
     ) -> None:
-        """A leg beside the routed offers; one reported again (after a restart)
-        keeps what was first written."""
-        await self._add_leg(call_id, leg_id, agent_id, target, kind, at)
+        """A leg of the call: a routed offer (``offer_made``) or one beside the
+        offers; one reported again (after a restart) keeps what was first written."""
+        async with self._transaction() as session:
+            if await _leg_known(session, leg_id):
+                return
+            await session.execute(
+                insert(_OFFERS).values(
+                    call_id=call_id,
+                    leg_id=leg_id,
+                    agent_id=agent_id,
+                    agent_target=target,
+                    offered_at=at,
+                    kind=kind,
+                    held_s=0.0,
+                )
+            )
 
     async def leg_connected(self, leg_id: str, at: datetime) -> None:
         """The first report wins: a leg's credit starts when its party first talked."""
@@ -531,27 +490,25 @@ async def _changed(session: AsyncSession, statement: Any) -> bool:
     return bool(result.rowcount)
 
 
-def _interaction_row(
-    call_id: str,
-    queue: str,
-    customer_id: int,
-    agent_id: int | None,
-    answered_at: datetime | None,
-    csat_score: int | None,
-    ended_at: datetime,
-) -> dict[str, Any]:
-    """An answered call as an entry of the customer's history; the agent's
-    wrap-up later fills in its disposition and notes."""
-    return {
-        "customer_id": customer_id,
-        "agent_id": agent_id,
-        "channel": "phone",
-        "occurred_at": answered_at or ended_at,
-        "disposition": "answered",
-        "notes": f"Inbound call, queue {queue}, {_talk_time(answered_at, ended_at)}",
-        "call_id": call_id,
-        "csat_score": csat_score,
-    }
+async def _add_history_entry(
+    session: AsyncSession, call_id: str, record: Row[Any], customer_id: int, ended_at: datetime
+) -> None:
+    """An answered call as an entry of the customer's history (``record`` holds
+    the ``_HISTORY_SOURCE`` columns); the agent's wrap-up later fills in its
+    disposition and notes."""
+    talk = _talk_time(record.answered_at, ended_at)
+    await session.execute(
+        insert(_INTERACTIONS).values(
+            customer_id=customer_id,
+            agent_id=record.agent_id,
+            channel="phone",
+            occurred_at=record.answered_at or ended_at,
+            disposition="answered",
+            notes=f"Inbound call, queue {record.queue}, {talk}",
+            call_id=call_id,
+            csat_score=record.csat_score,
+        )
+    )
 
 
 def _talk_time(answered_at: datetime | None, ended_at: datetime) -> str:
