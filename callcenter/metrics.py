@@ -40,6 +40,11 @@ HISTORY_FAILED = Counter(
     "callcenter_history_writes_failed_total",
     "Call-history writes refused by the database for good (logged, not retried).",
 )
+CALLS_ROUTED_UNWRITTEN = Counter(
+    "callcenter_calls_routed_before_written_total",
+    "Calls routed before their record was written, the database too slow or out "
+    "(a crash before it is written loses the record).",
+)
 AMI_EVENT_LAG = Histogram(
     "callcenter_ami_event_lag_seconds",
     "From an AMI event read off the socket to the call tracker applying it: how far the "

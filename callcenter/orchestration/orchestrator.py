@@ -118,6 +118,9 @@ SITE_DOWN = "site unreachable"
 #: a leg's ring time when its queue has no rule (any more)
 DEFAULT_RING_TIMEOUT_S = 15.0
 RESUMING = "resuming after a restart"
+#: how long a new call waits for its record to be written before it is offered
+#: anyway (``Orchestrator._arrival_written``)
+ARRIVAL_WRITE_WAIT_S: Final = 0.5
 #: a number a callback may dial: an optional +, then 3 to 20 digits
 CALLBACK_NUMBER: Final = re.compile(r"\+?[0-9]{3,20}\Z")
 
@@ -144,6 +147,7 @@ class Orchestrator:
         callback_attempts: int = 3,
         dial_plan: DialPlan | None = None,
         recording_sink: RecordingSink | None = None,
+        arrival_write_wait_s: float = ARRIVAL_WRITE_WAIT_S,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open.
@@ -164,6 +168,7 @@ class Orchestrator:
         self._agents = {a.agent_id: LiveAgent(a, since=clock()) for a in agents}
         self._records = records
         self._writer = OrderedWriter(batch=records.batch)
+        self._arrival_write_wait_s = arrival_write_wait_s
         self._calls: dict[str, LiveCall] = {}
         self._by_linkedid: dict[tuple[str, str], str] = {}
         self._by_leg: dict[str, str] = {}
@@ -333,7 +338,9 @@ class Orchestrator:
         # a builder that never said who called is heard when its pop is done
         call.pop.add_done_callback(functools.partial(_identity_from_pop, identity))
         if earlier is None:
-            self._write("call_enqueued", lambda: self._record_enqueued(call))
+            call.arrival_written = self._writer.submit_awaited(
+                "call_enqueued", lambda: self._record_enqueued(call)
+            )
             self._event(call, "enqueued", call.enqueued_at, queue=call.queue)
         else:
             log.info("call taken over from an earlier run", call_id=call.call_id)
@@ -349,6 +356,7 @@ class Orchestrator:
             pop = await asyncio.shield(call.identity)
             if pop is None:
                 log.warning("routing without customer facts: CRM lookup failed")
+        await self._arrival_written(call)
         customer_id = ((pop or {}).get("customer") or {}).get("id")
         if isinstance(customer_id, int):
             # onto the record written at the arrival, gone caller or not
@@ -361,6 +369,22 @@ class Orchestrator:
         call.customer = customer_facts(pop)
         if call.phase == "waiting":
             self._route(call, self._clock())
+
+    async def _arrival_written(self, call: LiveCall) -> None:
+        """Wait until the call's record is written, for ``arrival_write_wait_s``
+        at most. Why: an offered call may be answered and over while this
+        process is down (killed, restarted), and then nothing but that record
+        says it happened. Why bounded: a database that is slow or out must not
+        stop callers reaching agents; the record is then written later, and
+        only a crash meanwhile can lose it. The CRM lookup runs meanwhile, so
+        with a healthy database the wait is mostly hidden."""
+        written = call.arrival_written
+        if written is None or written.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(written), self._arrival_write_wait_s)
+        except TimeoutError:
+            metrics.CALLS_ROUTED_UNWRITTEN.inc()
 
     def _route(self, call: LiveCall, at: float) -> None:
         """Queue a waiting call in the router, at its original place."""

@@ -23,6 +23,12 @@ A write the database refuses for good (a constraint or a bug: retrying cannot
 help) is logged with its step and counted, and the work goes on. In a batch,
 a refusal rolls the whole batch back, and its steps are then written one by
 one, so only the refused step is lost.
+
+Why a step can be waited for (``submit_awaited``): what is queued here dies with
+the process. A call offered to an agent and then answered while the service
+was down (killed, restarted) would have no record at all if its arrival was
+still queued at the kill. The orchestrator therefore waits, for a bounded
+time, until a call's arrival is written before it offers the call.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -76,7 +83,7 @@ class OrderedWriter:
     ) -> None:
         self._batch = batch
         self._max_batch = max_batch if batch is not None else 1
-        self._queue: asyncio.Queue[tuple[str, Write] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Step | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._wait = wait or wait_exponential(multiplier=0.05, max=5.0)
         self._backlog_warning = backlog_warning
@@ -92,7 +99,17 @@ class OrderedWriter:
             self._task = asyncio.create_task(self._drain(), name="call-history-writer")
 
     def submit(self, step: str, write: Write) -> None:
-        self._queue.put_nowait((step, write))
+        self._enqueue(_Step(step, write))
+
+    def submit_awaited(self, step: str, write: Write) -> asyncio.Future[bool]:
+        """``submit``, and a future that says once the step is over: True when
+        it is written, False when it was refused or the writer stopped first."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Step(step, write, done))
+        return done
+
+    def _enqueue(self, step: _Step) -> None:
+        self._queue.put_nowait(step)
         HISTORY_PENDING.inc()
         pending = self._queue.qsize()
         if pending >= self._warned_at + self._backlog_warning:
@@ -129,28 +146,32 @@ class OrderedWriter:
             steps = [item for item in items if item is not None]
             try:
                 if len(steps) == 1:
-                    await self._write(*steps[0])
+                    await self._write(steps[0])
                 elif steps:
                     await self._write_together(steps)
             finally:
                 HISTORY_PENDING.dec(len(steps))
+                for step in steps:
+                    step.over(written=False)  # a no-op for those written
                 for _ in items:
                     self._queue.task_done()
             if items[-1] is None:
                 return
 
-    async def _write_together(self, steps: list[tuple[str, Write]]) -> None:
+    async def _write_together(self, steps: list[_Step]) -> None:
         """Steps in one transaction; if it is refused, each on its own."""
         batch = self._batch
         assert batch is not None  # only batched with a batch
 
         async def together() -> None:
             async with batch():
-                for _, write in steps:
-                    await write()
+                for step in steps:
+                    await step.write()
 
         try:
             await self._until_written(f"{len(steps)} steps", together)
+            for step in steps:
+                step.over(written=True)
             return
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -158,12 +179,14 @@ class OrderedWriter:
                 raise
         except Exception:
             pass  # the step refused is named when it is written alone
-        for step, write in steps:
-            await self._write(step, write)
+        for step in steps:
+            await self._write(step)
 
-    async def _write(self, step: str, write: Write) -> None:
+    async def _write(self, item: _Step) -> None:
+        step = item.step
         try:
-            await self._until_written(step, write)
+            await self._until_written(step, item.write)
+            item.over(written=True)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -195,6 +218,19 @@ class OrderedWriter:
         async for attempt in retrying:
             with attempt:
                 await write()
+
+
+@dataclass(slots=True)
+class _Step:
+    """A queued write, and who waits for it (``submit_awaited``), if anyone."""
+
+    step: str
+    write: Write
+    done: asyncio.Future[bool] | None = None
+
+    def over(self, *, written: bool) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_result(written)
 
 
 def _note_retry(step: str) -> Callable[[RetryCallState | None], None]:

@@ -193,3 +193,37 @@ async def test_a_batch_that_meets_the_database_down_is_written_whole_once_it_is_
     await writer.stop()
     assert transactions.committed == [["enqueued", "answered"]]
     assert len(transactions.rolled_back) == 2
+
+
+async def test_a_waited_for_step_says_whether_it_was_written_in_a_batch_or_alone() -> None:
+    transactions = _Transactions()
+    writer = OrderedWriter(wait=wait_none(), batch=transactions.batch)
+    enqueued = writer.submit_awaited("enqueued", transactions.step("enqueued"))
+    refused = writer.submit_awaited("offer made", transactions.step("offer made", duplicate_key()))
+    writer.start()
+    assert await asyncio.wait_for(enqueued, 5) is True
+    assert await asyncio.wait_for(refused, 5) is False
+    alone = writer.submit_awaited("ended", transactions.step("ended"))
+    assert await asyncio.wait_for(alone, 5) is True
+    await writer.stop()
+    assert transactions.committed == [["enqueued"], ["ended"]]
+
+
+async def test_a_waited_for_step_is_not_over_while_the_database_is_down() -> None:
+    failures = iter([database_down(), database_down()])
+    back = asyncio.Event()
+
+    async def flaky() -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        await back.wait()
+
+    writer = OrderedWriter(wait=wait_none())
+    writer.start()
+    written = writer.submit_awaited("enqueued", flaky)
+    await asyncio.sleep(0.05)
+    assert not written.done()
+    back.set()
+    assert await asyncio.wait_for(written, 5) is True
+    await writer.stop()

@@ -4,8 +4,9 @@ from the CRM, RONA, wrap-up, deadlines, overflow and closed actions, rule change
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from callcenter.ami import events as ev
 from callcenter.orchestration.orchestrator import Orchestrator
 from routing import BullseyeStep, Hours, KnownAgent, QueueRule, RoutingRules, RulesRefused
 from tests.conftest import eventually
-from tests.unit.test_orchestrator import PBX, FakeDialer, FakeNotifier, FakeRecords
+from tests.unit.test_orchestrator import PBX, FakeDialer, FakeNotifier, FakeRecords, fake_pop
 
 ALICE = AgentProfile(1, "agent01", "Alice Agent", "PJSIP/agent01", skills={"sales": 3})
 BOB = AgentProfile(2, "agent02", "Bob Agent", "PJSIP/agent02", skills={"sales": 3})
@@ -368,4 +369,85 @@ async def test_caller_is_routed_on_who_they_are_before_the_rest_of_the_pop_is_re
         assert not departments_read.is_set()
     finally:
         departments_read.set()
+        await o.stop()
+
+
+@dataclass
+class SlowDatabase(FakeRecords):
+    """A history whose writes wait until the test lets them through."""
+
+    let_through: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        await self.let_through.wait()
+        yield
+
+    def __getattr__(self, name: str) -> Any:
+        write = super().__getattr__(name)
+
+        async def record(*args: Any) -> None:
+            await self.let_through.wait()
+            await write(*args)
+
+        return record
+
+
+def slow_database_desk(wait_s: float) -> tuple[Orchestrator, FakeDialer, SlowDatabase]:
+    dialer, records = FakeDialer(), SlowDatabase()
+    o = Orchestrator(
+        agents=[ALICE],
+        rules=RoutingRules(queues=[sales()]),
+        dialers={PBX: dialer},
+        records=records,
+        pops=fake_pop,
+        notifier=FakeNotifier(),
+        arrival_write_wait_s=wait_s,
+    )
+    return o, dialer, records
+
+
+def arrival() -> ev.CallArrived:
+    return ev.CallArrived(
+        PBX, "pbx1-1.0", "Local/100@in-1;2", "u1", "+14155550002", "", "sales", "", 0.0
+    )
+
+
+async def test_a_call_is_offered_only_once_its_record_is_written() -> None:
+    """Killed after an offer, the service may restart after the call is over:
+    then its record is all that says it happened, so it must exist first."""
+    o, dialer, records = slow_database_desk(wait_s=30.0)
+    o.start()
+    try:
+        await o.set_agent_state(ALICE.agent_id, AgentState.READY)
+        o.handle(arrival())
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert dialer.originates == []  # the record is not written yet
+        records.let_through.set()
+
+        async def offered() -> bool:
+            return len(dialer.originates) == 1
+
+        await eventually(offered, "the call offered once its record is written")
+        assert records.named("call_enqueued")
+    finally:
+        records.let_through.set()
+        await o.stop()
+
+
+async def test_a_database_that_does_not_answer_delays_an_offer_only_briefly() -> None:
+    o, dialer, records = slow_database_desk(wait_s=0.05)
+    o.start()
+    try:
+        await o.set_agent_state(ALICE.agent_id, AgentState.READY)
+        o.handle(arrival())
+
+        async def offered() -> bool:
+            return len(dialer.originates) == 1
+
+        await eventually(offered, "the call offered with its record still queued")
+        assert records.named("call_enqueued") == []
+    finally:
+        records.let_through.set()
         await o.stop()
