@@ -120,7 +120,7 @@ DEFAULT_RING_TIMEOUT_S = 15.0
 RESUMING = "resuming after a restart"
 #: how long a new call waits for its record to be written before it is offered
 #: anyway (``Orchestrator._arrival_written``)
-ARRIVAL_WRITE_WAIT_S: Final = 0.5
+ARRIVAL_WRITE_WAIT_S: Final = 0.1
 #: a number a callback may dial: an optional +, then 3 to 20 digits
 CALLBACK_NUMBER: Final = re.compile(r"\+?[0-9]{3,20}\Z")
 
@@ -338,7 +338,7 @@ class Orchestrator:
         # a builder that never said who called is heard when its pop is done
         call.pop.add_done_callback(functools.partial(_identity_from_pop, identity))
         if earlier is None:
-            call.arrival_written = self._writer.submit_awaited(
+            call.arrival_written = self._writer.submit_first(
                 "call_enqueued", lambda: self._record_enqueued(call)
             )
             self._event(call, "enqueued", call.enqueued_at, queue=call.queue)

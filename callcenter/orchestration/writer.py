@@ -24,16 +24,19 @@ help) is logged with its step and counted, and the work goes on. In a batch,
 a refusal rolls the whole batch back, and its steps are then written one by
 one, so only the refused step is lost.
 
-Why a step can be waited for (``submit_awaited``): what is queued here dies with
-the process. A call offered to an agent and then answered while the service
-was down (killed, restarted) would have no record at all if its arrival was
-still queued at the kill. The orchestrator therefore waits, for a bounded
-time, until a call's arrival is written before it offers the call.
+Why a call's first step can be waited for, and goes ahead of the queue
+(``submit_first``): what is queued here dies with the process. A call offered
+to an agent and then answered while the service was down (killed, restarted)
+would have no record at all if its arrival was still queued at the kill. The
+orchestrator therefore waits, for a bounded time, until a call's arrival is
+written before it offers the call; behind a backlog of other calls' steps that
+wait would be long, and a first step follows nothing of its call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -84,6 +87,8 @@ class OrderedWriter:
         self._batch = batch
         self._max_batch = max_batch if batch is not None else 1
         self._queue: asyncio.Queue[_Step | None] = asyncio.Queue()
+        #: steps of ``submit_first``, also in the queue (which counts and wakes)
+        self._firsts: collections.deque[_Step] = collections.deque()
         self._task: asyncio.Task[None] | None = None
         self._wait = wait or wait_exponential(multiplier=0.05, max=5.0)
         self._backlog_warning = backlog_warning
@@ -101,11 +106,17 @@ class OrderedWriter:
     def submit(self, step: str, write: Write) -> None:
         self._enqueue(_Step(step, write))
 
-    def submit_awaited(self, step: str, write: Write) -> asyncio.Future[bool]:
-        """``submit``, and a future that says once the step is over: True when
-        it is written, False when it was refused or the writer stopped first."""
+    def submit_first(self, step: str, write: Write) -> asyncio.Future[bool]:
+        """A call's first step: written in the next transaction, ahead of the
+        steps already queued (it follows no step of its call, so order holds),
+        and a future that says once it is over: True when written, False when
+        refused or the writer stopped first. Why ahead: the call is offered only
+        once this is written, and the backlog of other calls' steps must not
+        delay that."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Step(step, write, done))
+        first = _Step(step, write, done)
+        self._firsts.append(first)
+        self._enqueue(first)
         return done
 
     def _enqueue(self, step: _Step) -> None:
@@ -143,12 +154,14 @@ class OrderedWriter:
                 items[-1] is not None and len(items) < self._max_batch and not self._queue.empty()
             ):
                 items.append(self._queue.get_nowait())
-            steps = [item for item in items if item is not None]
+            steps = self._take_firsts()
+            steps += [item for item in items if item is not None and not item.taken]
             try:
-                if len(steps) == 1:
-                    await self._write(steps[0])
-                elif steps:
+                if len(steps) > 1 and self._batch is not None:
                     await self._write_together(steps)
+                else:
+                    for step in steps:
+                        await self._write(step)
             finally:
                 HISTORY_PENDING.dec(len(steps))
                 for step in steps:
@@ -157,6 +170,15 @@ class OrderedWriter:
                     self._queue.task_done()
             if items[-1] is None:
                 return
+
+    def _take_firsts(self) -> list[_Step]:
+        """The first steps not yet written, marked so that their place in the
+        queue, reached later, is passed over."""
+        firsts = list(self._firsts)
+        self._firsts.clear()
+        for step in firsts:
+            step.taken = True
+        return firsts
 
     async def _write_together(self, steps: list[_Step]) -> None:
         """Steps in one transaction; if it is refused, each on its own."""
@@ -227,6 +249,8 @@ class _Step:
     step: str
     write: Write
     done: asyncio.Future[bool] | None = None
+    #: in a transaction already (a first step is taken ahead of its place)
+    taken: bool = False
 
     def over(self, *, written: bool) -> None:
         if self.done is not None and not self.done.done():

@@ -198,12 +198,12 @@ async def test_a_batch_that_meets_the_database_down_is_written_whole_once_it_is_
 async def test_a_waited_for_step_says_whether_it_was_written_in_a_batch_or_alone() -> None:
     transactions = _Transactions()
     writer = OrderedWriter(wait=wait_none(), batch=transactions.batch)
-    enqueued = writer.submit_awaited("enqueued", transactions.step("enqueued"))
-    refused = writer.submit_awaited("offer made", transactions.step("offer made", duplicate_key()))
+    enqueued = writer.submit_first("enqueued", transactions.step("enqueued"))
+    refused = writer.submit_first("offer made", transactions.step("offer made", duplicate_key()))
     writer.start()
     assert await asyncio.wait_for(enqueued, 5) is True
     assert await asyncio.wait_for(refused, 5) is False
-    alone = writer.submit_awaited("ended", transactions.step("ended"))
+    alone = writer.submit_first("ended", transactions.step("ended"))
     assert await asyncio.wait_for(alone, 5) is True
     await writer.stop()
     assert transactions.committed == [["enqueued"], ["ended"]]
@@ -221,9 +221,27 @@ async def test_a_waited_for_step_is_not_over_while_the_database_is_down() -> Non
 
     writer = OrderedWriter(wait=wait_none())
     writer.start()
-    written = writer.submit_awaited("enqueued", flaky)
+    written = writer.submit_first("enqueued", flaky)
     await asyncio.sleep(0.05)
     assert not written.done()
     back.set()
     assert await asyncio.wait_for(written, 5) is True
     await writer.stop()
+
+
+async def test_a_calls_first_step_goes_in_ahead_of_the_backlog() -> None:
+    transactions = _Transactions()
+    writer = OrderedWriter(wait=wait_none(), batch=transactions.batch, max_batch=2)
+    for n in range(4):
+        writer.submit(f"step {n}", transactions.step(f"step {n}"))
+    first = writer.submit_first("enqueued", transactions.step("enqueued"))
+    writer.start()
+    assert await asyncio.wait_for(first, 5) is True
+    await asyncio.wait_for(writer.flush(), 5)
+    await writer.stop()
+    assert transactions.committed[0][0] == "enqueued"
+    # written once, and everything else in order
+    assert [s for t in transactions.committed for s in t] == ["enqueued"] + [
+        f"step {n}" for n in range(4)
+    ]
+    assert writer.pending == 0
