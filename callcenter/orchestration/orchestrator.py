@@ -381,9 +381,8 @@ class Orchestrator:
         written = call.arrival_written
         if written is None or written.done():
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(written), self._arrival_write_wait_s)
-        except TimeoutError:
+        done, _ = await asyncio.wait({written}, timeout=self._arrival_write_wait_s)
+        if not done:
             metrics.CALLS_ROUTED_UNWRITTEN.inc()
 
     def _route(self, call: LiveCall, at: float) -> None:

@@ -36,7 +36,6 @@ wait would be long, and a first step follows nothing of its call.
 from __future__ import annotations
 
 import asyncio
-import collections
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -88,7 +87,7 @@ class OrderedWriter:
         self._max_batch = max_batch if batch is not None else 1
         self._queue: asyncio.Queue[_Step | None] = asyncio.Queue()
         #: steps of ``submit_first``, also in the queue (which counts and wakes)
-        self._firsts: collections.deque[_Step] = collections.deque()
+        self._firsts: list[_Step] = []
         self._task: asyncio.Task[None] | None = None
         self._wait = wait or wait_exponential(multiplier=0.05, max=5.0)
         self._backlog_warning = backlog_warning
@@ -174,8 +173,7 @@ class OrderedWriter:
     def _take_firsts(self) -> list[_Step]:
         """The first steps not yet written, marked so that their place in the
         queue, reached later, is passed over."""
-        firsts = list(self._firsts)
-        self._firsts.clear()
+        firsts, self._firsts = self._firsts, []
         for step in firsts:
             step.taken = True
         return firsts
@@ -244,7 +242,7 @@ class OrderedWriter:
 
 @dataclass(slots=True)
 class _Step:
-    """A queued write, and who waits for it (``submit_awaited``), if anyone."""
+    """A queued write, and who waits for it (``submit_first``), if anyone."""
 
     step: str
     write: Write
