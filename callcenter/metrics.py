@@ -40,10 +40,10 @@ HISTORY_FAILED = Counter(
     "callcenter_history_writes_failed_total",
     "Call-history writes refused by the database for good (logged, not retried).",
 )
-CALLS_ROUTED_UNWRITTEN = Counter(
-    "callcenter_calls_routed_before_written_total",
-    "Calls routed before their record was written, the database too slow or out "
-    "(a crash before it is written loses the record).",
+JOURNAL_FAILED = Counter(
+    "callcenter_arrival_journal_failures_total",
+    "New calls' arrivals the local journal could not keep (disk full, say): a "
+    "crash before their records are written loses them.",
 )
 AMI_EVENT_LAG = Histogram(
     "callcenter_ami_event_lag_seconds",

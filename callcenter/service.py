@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agents import AgentProfile, AgentState
 from callcenter import demo
+from callcenter.arrival_journal import FileArrivalJournal, directory_for, recover_arrivals
 from callcenter.db.audit import AuditTrail
 from callcenter.db.migrate import run_migrations
 from callcenter.db.records import CallRecorder
@@ -250,6 +251,10 @@ def create_app(settings: Settings) -> FastAPI:
             _background(stack, ingest.run(), "recording-ingest")
             stack.push_async_callback(_drain, ingest, settings.recordings.file_wait_s + 5.0)
             rules, rules_version = await live_rules_or_default(sessions)
+            journal = FileArrivalJournal(directory_for(settings.journal_dir, settings.database_url))
+            # before the open records are read: what it adds is among them
+            await recover_arrivals(journal, recorder.arrivals_recovered)
+            stack.callback(journal.close)  # after the orchestrator's last write
             external_crm = ExternalCrm(settings.crm) if settings.crm.enabled else None
             if external_crm is not None:
                 stack.push_async_callback(external_crm.aclose)
@@ -268,6 +273,7 @@ def create_app(settings: Settings) -> FastAPI:
                 notifier=audited_pops,
                 supervision_log=supervision_audit,
                 recording_sink=ingest,
+                journal=journal,
             )
             orchestrator.start()
             stack.push_async_callback(orchestrator.stop)

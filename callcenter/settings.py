@@ -252,6 +252,10 @@ class Settings(BaseSettings):
     #: How long start-up waits for the database to answer (a container started
     #: beside it, a failover in progress) before it gives up, retrying with backoff.
     database_wait_s: float = Field(default=60.0, ge=0, le=3600)
+    #: Where each new call's arrival is kept on local disk until its record is
+    #: written (``callcenter.arrival_journal``), in a directory per database;
+    #: the next start writes what a crash left there.
+    journal_dir: Path = Path("data/journal")
     #: Hot standby (``callcenter.leadership``): several nodes on one PostgreSQL
     #: database, one acts on calls (the advisory lock's holder), the others wait
     #: to take over. Off: this node acts at once, alone.

@@ -25,10 +25,12 @@ from callcenter.settings import Settings
 @pytest.fixture(autouse=True, scope="session")
 def _recordings_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every service a test starts (in process or as a subprocess) writes its
-    recordings under the test run's temp dir, never into the checkout."""
+    recordings and its arrival journal under the test run's temp dir, never
+    into the checkout."""
     root = tmp_path_factory.mktemp("recordings")
     os.environ.setdefault("CALLCENTER_RECORDINGS__SPOOL_DIR", str(root / "spool"))
     os.environ.setdefault("CALLCENTER_RECORDINGS__STORE_DIR", str(root / "store"))
+    os.environ.setdefault("CALLCENTER_JOURNAL_DIR", str(root / "journal"))
 
 
 def free_port() -> int:

@@ -727,6 +727,7 @@ def _run_database(
                 "CALLCENTER_HTTP_PORT": str(http_port),
                 "CALLCENTER_SESSION_SECRET": secret,
                 "CALLCENTER_SIMULATOR__ENABLED": "false",
+                "CALLCENTER_JOURNAL_DIR": str(directory / "journal"),
                 "CALLCENTER_PBX": json.dumps(
                     [
                         {

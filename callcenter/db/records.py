@@ -19,11 +19,11 @@ multi-row insert at its end.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
@@ -39,13 +39,16 @@ from callcenter.db.models import (
 )
 from callcenter.db.session import Sessions
 from callcenter.metrics import OFFERS
-from callcenter.orchestration.ports import LegKind, OpenCall
+from callcenter.orchestration.ports import Arrival, LegKind, OpenCall
 
 log = structlog.get_logger(__name__)
 
 #: wrap-up notes longer than this are cut: they are typed by hand, and a pasted
 #: e-mail thread does not belong in every future screen-pop
 MAX_WRAP_UP_NOTES = 4000
+#: a recovered arrival is taken as recorded already by a record of the same
+#: PBX call begun this close to it (a Linkedid repeats only across PBX restarts)
+RECOVERY_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,34 +192,33 @@ class CallRecorder:
         customer_id: int | None,
         at: datetime,
     ) -> None:
+        arrival = Arrival(call_id, pbx, linkedid, queue, caller_number, at)
         async with self._transaction() as session:
             # The same call reported again is one still open under its Linkedid;
             # an ended one with that Linkedid was before an Asterisk restart.
-            known = await session.scalar(
-                select(CallRecord.id).where(
-                    or_(
-                        CallRecord.id == call_id,
-                        (CallRecord.pbx == pbx)
-                        & (CallRecord.linkedid == linkedid)
-                        & CallRecord.ended_at.is_(None),
-                    )
-                )
-            )
+            known = await _recorded_as(session, arrival, CallRecord.ended_at.is_(None))
             if known is not None:
                 log.info("call already recorded", call_id=call_id, recorded_as=known)
                 return
-            await session.execute(
-                insert(_RECORDS).values(
-                    id=call_id,
-                    pbx=pbx,
-                    linkedid=linkedid,
-                    queue=queue,
-                    caller_number=caller_number,
-                    customer_id=customer_id,
-                    enqueued_at=at,
-                    hold_s=0.0,
+            await _insert_record(session, arrival, customer_id)
+
+    async def arrivals_recovered(self, arrivals: Sequence[Arrival]) -> int:
+        """Record the arrivals an earlier process noted and may not have written
+        (``callcenter.arrival_journal``), in one transaction; how many were not
+        recorded yet. Recorded already: a record with the call's id, or one for
+        the same PBX call (Linkedid) still open or begun within the hour, as
+        when another node took over the call and recorded it as its own."""
+        added = 0
+        async with self._transaction() as session:
+            for arrival in arrivals:
+                near = CallRecord.enqueued_at.between(
+                    arrival.enqueued_at - RECOVERY_WINDOW, arrival.enqueued_at + RECOVERY_WINDOW
                 )
-            )
+                if await _recorded_as(session, arrival, CallRecord.ended_at.is_(None) | near):
+                    continue
+                await _insert_record(session, arrival, None)
+                added += 1
+        return added
 
     async def offer_made(
         self, call_id: str, leg_id: str, agent_id: int, agent_target: str, at: datetime
@@ -627,3 +629,33 @@ async def call_events(sessions: Sessions, call_id: str) -> list[CallEventView]:
     async with sessions() as session:
         rows = (await session.scalars(query)).all()
     return [CallEventView(r.id, r.call_id, r.at, r.kind, json.loads(r.detail)) for r in rows]
+
+
+async def _recorded_as(session: AsyncSession, arrival: Arrival, same_call: Any) -> str | None:
+    """The id of the record that is already this arrival's: the call's own id,
+    or a record of the same PBX call (Linkedid) for which ``same_call`` holds."""
+    return await session.scalar(
+        select(CallRecord.id).where(
+            or_(
+                CallRecord.id == arrival.call_id,
+                (CallRecord.pbx == arrival.pbx)
+                & (CallRecord.linkedid == arrival.linkedid)
+                & same_call,
+            )
+        )
+    )
+
+
+async def _insert_record(session: AsyncSession, arrival: Arrival, customer_id: int | None) -> None:
+    await session.execute(
+        insert(_RECORDS).values(
+            id=arrival.call_id,
+            pbx=arrival.pbx,
+            linkedid=arrival.linkedid,
+            queue=arrival.queue,
+            caller_number=arrival.caller_number,
+            customer_id=customer_id,
+            enqueued_at=arrival.enqueued_at,
+            hold_s=0.0,
+        )
+    )

@@ -57,9 +57,6 @@ class LiveCall:
     #: who the caller is, as far as routing needs (``PopBuilder``'s ``identified``,
     #: or the whole pop); None as its result: the lookup failed
     identity: asyncio.Future[dict[str, Any] | None] | None = None
-    #: True once the call's record is in the database (None: no wait for it,
-    #: an earlier run wrote it); it is offered only after, or after a bound
-    arrival_written: asyncio.Future[bool] | None = None
     #: the leg whose agent has been sent the pop (once per offer)
     popped_leg: str | None = None
     #: waiting, but out of the router while its PBX link is out of step

@@ -58,6 +58,8 @@ from callcenter.orchestration.dialing import DialPlan, OfferTarget, Unreachable,
 from callcenter.orchestration.facts import agent_facts, customer_facts, waiting_call
 from callcenter.orchestration.live import LiveAgent, LiveCall, Party
 from callcenter.orchestration.ports import (
+    Arrival,
+    ArrivalJournal,
     CallRecords,
     Dialer,
     LegKind,
@@ -118,9 +120,6 @@ SITE_DOWN = "site unreachable"
 #: a leg's ring time when its queue has no rule (any more)
 DEFAULT_RING_TIMEOUT_S = 15.0
 RESUMING = "resuming after a restart"
-#: how long a new call waits for its record to be written before it is offered
-#: anyway (``Orchestrator._arrival_written``)
-ARRIVAL_WRITE_WAIT_S: Final = 0.1
 #: a number a callback may dial: an optional +, then 3 to 20 digits
 CALLBACK_NUMBER: Final = re.compile(r"\+?[0-9]{3,20}\Z")
 
@@ -147,13 +146,15 @@ class Orchestrator:
         callback_attempts: int = 3,
         dial_plan: DialPlan | None = None,
         recording_sink: RecordingSink | None = None,
-        arrival_write_wait_s: float = ARRIVAL_WRITE_WAIT_S,
+        journal: ArrivalJournal | None = None,
     ) -> None:
         """``awaiting_resync``: PBXs whose calls are held until their link says
         ``LinkResynced``. ``open_calls``: records an earlier run left open.
         ``supervision_log``: the audit trail; without one nobody may supervise.
         ``agent_states``: each agent's last recorded state, to carry on from
-        after a restart (``start`` applies them)."""
+        after a restart (``start`` applies them). ``journal``: where each new
+        call's arrival is kept until its record is written (none: a crash may
+        lose the records of calls that were still queued for writing)."""
         self._router = Router(rules)
         self._rules_version = rules_version
         self._dialers = dict(dialers)
@@ -168,7 +169,7 @@ class Orchestrator:
         self._agents = {a.agent_id: LiveAgent(a, since=clock()) for a in agents}
         self._records = records
         self._writer = OrderedWriter(batch=records.batch)
-        self._arrival_write_wait_s = arrival_write_wait_s
+        self._journal = journal
         self._calls: dict[str, LiveCall] = {}
         self._by_linkedid: dict[tuple[str, str], str] = {}
         self._by_leg: dict[str, str] = {}
@@ -338,9 +339,7 @@ class Orchestrator:
         # a builder that never said who called is heard when its pop is done
         call.pop.add_done_callback(functools.partial(_identity_from_pop, identity))
         if earlier is None:
-            call.arrival_written = self._writer.submit_first(
-                "call_enqueued", lambda: self._record_enqueued(call)
-            )
+            self._record_arrival(call)
             self._event(call, "enqueued", call.enqueued_at, queue=call.queue)
         else:
             log.info("call taken over from an earlier run", call_id=call.call_id)
@@ -356,7 +355,6 @@ class Orchestrator:
             pop = await asyncio.shield(call.identity)
             if pop is None:
                 log.warning("routing without customer facts: CRM lookup failed")
-        await self._arrival_written(call)
         customer_id = ((pop or {}).get("customer") or {}).get("id")
         if isinstance(customer_id, int):
             # onto the record written at the arrival, gone caller or not
@@ -369,21 +367,6 @@ class Orchestrator:
         call.customer = customer_facts(pop)
         if call.phase == "waiting":
             self._route(call, self._clock())
-
-    async def _arrival_written(self, call: LiveCall) -> None:
-        """Wait until the call's record is written, for ``arrival_write_wait_s``
-        at most. Why: an offered call may be answered and over while this
-        process is down (killed, restarted), and then nothing but that record
-        says it happened. Why bounded: a database that is slow or out must not
-        stop callers reaching agents; the record is then written later, and
-        only a crash meanwhile can lose it. The CRM lookup runs meanwhile, so
-        with a healthy database the wait is mostly hidden."""
-        written = call.arrival_written
-        if written is None or written.done():
-            return
-        done, _ = await asyncio.wait({written}, timeout=self._arrival_write_wait_s)
-        if not done:
-            metrics.CALLS_ROUTED_UNWRITTEN.inc()
 
     def _route(self, call: LiveCall, at: float) -> None:
         """Queue a waiting call in the router, at its original place."""
@@ -524,20 +507,39 @@ class Orchestrator:
                 # it was us who took the agent out, so it is us who puts them back
                 self._set_state(agent, AgentState.READY, None, event.at)
 
-    async def _record_enqueued(self, call: LiveCall) -> None:
-        """Written at once, without waiting for the CRM lookup: every step of the
-        call queues behind this one, and a step still queued when the process
-        dies is lost (a call that then ends before the restart leaves no trace).
-        The customer follows when the lookup is over (``_route_when_known``)."""
-        await self._records.call_enqueued(
+    def _record_arrival(self, call: LiveCall) -> None:
+        """Written at once, without waiting for the CRM lookup (the customer
+        follows when it is over, ``_route_when_known``), ahead of other calls'
+        queued steps (none of this call's comes before it), and kept in the
+        journal until written: a step still queued when the process dies is
+        lost, and a call answered and over before the restart would then leave
+        no trace."""
+        arrival = Arrival(
             call.call_id,
             call.pbx,
             call.linkedid,
             call.queue,
             call.caller_number,
-            None,
             _utc(call.enqueued_at),
         )
+        written = self._writer.submit_first(
+            "call_enqueued",
+            functools.partial(
+                self._records.call_enqueued,
+                arrival.call_id,
+                arrival.pbx,
+                arrival.linkedid,
+                arrival.queue,
+                arrival.caller_number,
+                None,
+                arrival.enqueued_at,
+            ),
+        )
+        if self._journal is not None:
+            kept = self._journal.note(arrival)
+            written.add_done_callback(
+                lambda done: kept() if not done.cancelled() and done.result() else None
+            )
 
     def _leg_ringing(self, event: ev.AgentLegRinging) -> None:
         call = self._call_of_leg(event.leg_id)

@@ -199,6 +199,31 @@ class OpenCall:
     legs: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A new call as its record is first written (``CallRecords.call_enqueued``)."""
+
+    call_id: str
+    pbx: str
+    linkedid: str
+    queue: str
+    caller_number: str
+    enqueued_at: datetime
+
+
+class ArrivalJournal(Protocol):
+    """Keeps each new call's arrival, at once and on local disk, until its
+    record is in the database. Why: the history is written off the routing path
+    (``OrderedWriter``), and a call offered and then answered and over while the
+    service was down (killed, restarted) would leave no trace at all if its
+    arrival was still queued at the kill. Noting it here costs microseconds, so
+    no offer waits for the database; the next start writes what is left."""
+
+    def note(self, arrival: Arrival) -> Callable[[], None]:
+        """Keep ``arrival``; call what is returned once its record is written."""
+        ...
+
+
 class CallRecords(Protocol):
     """Durable call history; every call step is written through it."""
 

@@ -24,13 +24,14 @@ help) is logged with its step and counted, and the work goes on. In a batch,
 a refusal rolls the whole batch back, and its steps are then written one by
 one, so only the refused step is lost.
 
-Why a call's first step can be waited for, and goes ahead of the queue
-(``submit_first``): what is queued here dies with the process. A call offered
-to an agent and then answered while the service was down (killed, restarted)
-would have no record at all if its arrival was still queued at the kill. The
-orchestrator therefore waits, for a bounded time, until a call's arrival is
-written before it offers the call; behind a backlog of other calls' steps that
-wait would be long, and a first step follows nothing of its call.
+Why a call's first step goes ahead of the queue and can be waited for
+(``submit_first``): what is queued here dies with the process, and a call
+offered to an agent and then answered while the service was down (killed,
+restarted) would have no record at all if its arrival was still queued at the
+kill. The orchestrator keeps each arrival in a journal on local disk
+(``callcenter.arrival_journal``) until this writer says it is written; going
+ahead of other calls' queued steps keeps that window short, and a first step
+follows nothing of its call, so order holds.
 """
 
 from __future__ import annotations
@@ -109,9 +110,9 @@ class OrderedWriter:
         """A call's first step: written in the next transaction, ahead of the
         steps already queued (it follows no step of its call, so order holds),
         and a future that says once it is over: True when written, False when
-        refused or the writer stopped first. Why ahead: the call is offered only
-        once this is written, and the backlog of other calls' steps must not
-        delay that."""
+        refused or the writer stopped first. Why ahead: until this is written
+        the call is only in the arrival journal, and the backlog of other
+        calls' steps must not keep it there."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         first = _Step(step, write, done)
         self._firsts.append(first)

@@ -27,6 +27,7 @@ from callcenter.db.records import CallRecorder, get_call
 from callcenter.db.seed import seed_demo
 from callcenter.db.session import make_engine, make_session_factory
 from callcenter.db.users import authenticate, make_authenticator
+from callcenter.orchestration.ports import Arrival
 from callcenter.ports import Role
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -310,6 +311,33 @@ async def test_a_call_reported_again_after_a_restart_keeps_one_record(
     assert call is not None and call.enqueued_at == T0
     assert [o.offered_at for o in call.offers] == [T0]
     assert await get_call(sessions, "c5-new-id") is None
+
+
+async def test_arrivals_recovered_from_the_journal_add_only_what_is_not_recorded(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = CallRecorder(sessions)
+    await recorder.call_enqueued("written", "pbx1", "1700.1", "sales", "+1", None, T0)
+    await recorder.call_enqueued("other-node", "pbx1", "1700.2", "sales", "+1", None, T0)
+    await recorder.call_ended("other-node", "answered", None, "caller", T0 + timedelta(minutes=2))
+    await recorder.call_enqueued("yesterday", "pbx1", "1700.3", "sales", "+1", None, T0)
+    await recorder.call_ended("yesterday", "answered", None, "caller", T0 + timedelta(minutes=2))
+    tomorrow = T0 + timedelta(days=1)
+    arrivals = [
+        Arrival("written", "pbx1", "1700.1", "sales", "+1", T0),
+        # the same PBX call, recorded and ended by the node that took it over
+        Arrival("taken-over", "pbx1", "1700.2", "sales", "+1", T0 + timedelta(seconds=1)),
+        # the same Linkedid a day later is another call (the PBX restarted)
+        Arrival("lost", "pbx1", "1700.3", "support", "+14155550100", tomorrow),
+    ]
+    assert await recorder.arrivals_recovered(arrivals) == 1
+    assert await recorder.arrivals_recovered(arrivals) == 0  # recovered twice: no harm
+
+    lost = await get_call(sessions, "lost")
+    assert lost is not None and (lost.queue, lost.caller_number) == ("support", "+14155550100")
+    assert lost.enqueued_at == tomorrow and lost.ended_at is None
+    assert await get_call(sessions, "taken-over") is None
+    assert [c.call_id for c in await recorder.open_calls()] == ["written", "lost"]
 
 
 async def test_agent_state_history_is_kept_in_order(

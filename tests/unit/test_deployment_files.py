@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from callcenter.settings import RecordingSettings, Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = re.compile(r"\$\{(?P<name>[A-Z_]+):\?[^}]+\}")
 
@@ -64,3 +66,25 @@ def test_asterisk_gets_the_ami_secret_from_env_not_from_the_shipped_file() -> No
     script = " ".join(asterisk["entrypoint"])
     assert "${AMI_SECRET}" in script and "manager.conf" in script
     assert "exec asterisk -f" in script
+
+
+def test_the_service_reads_asterisks_recordings_and_keeps_its_data_across_containers() -> None:
+    """Recordings are joined from the files MixMonitor writes; kept recordings
+    and the arrival journal (what a crash left unwritten) must outlive a
+    recreated container."""
+    services = _compose()["services"]
+    callcenter = services["callcenter"]
+    spool = callcenter["environment"]["CALLCENTER_RECORDINGS__SPOOL_DIR"]
+    assert f"recordings:{spool}" in callcenter["volumes"]
+    assert "recordings:/var/spool/asterisk/monitor" in services["asterisk"]["volumes"]
+    assert spool == "/var/spool/asterisk/monitor"
+    # the defaults are relative: to the image's working directory
+    (workdir,) = re.findall(r"^WORKDIR (\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
+    kept = [v.split(":")[1] for v in callcenter["volumes"] if not v.startswith("recordings:")]
+    defaults = (
+        Settings.model_fields["journal_dir"].default,
+        RecordingSettings.model_fields["store_dir"].default,
+    )
+    for path in defaults:
+        assert not path.is_absolute()
+        assert any(f"{workdir}/{path}".startswith(f"{k}/") for k in kept), path

@@ -15,6 +15,7 @@ import pytest_asyncio
 from agents import AgentProfile, AgentState
 from callcenter.ami import events as ev
 from callcenter.orchestration.orchestrator import Orchestrator
+from callcenter.orchestration.ports import Arrival
 from routing import BullseyeStep, Hours, KnownAgent, QueueRule, RoutingRules, RulesRefused
 from tests.conftest import eventually
 from tests.unit.test_orchestrator import PBX, FakeDialer, FakeNotifier, FakeRecords, fake_pop
@@ -393,18 +394,16 @@ class SlowDatabase(FakeRecords):
         return record
 
 
-def slow_database_desk(wait_s: float) -> tuple[Orchestrator, FakeDialer, SlowDatabase]:
-    dialer, records = FakeDialer(), SlowDatabase()
-    o = Orchestrator(
-        agents=[ALICE],
-        rules=RoutingRules(queues=[sales()]),
-        dialers={PBX: dialer},
-        records=records,
-        pops=fake_pop,
-        notifier=FakeNotifier(),
-        arrival_write_wait_s=wait_s,
-    )
-    return o, dialer, records
+@dataclass
+class FakeJournal:
+    """The arrivals noted, and which of them were said to be written."""
+
+    noted: list[Arrival] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+    def note(self, arrival: Arrival) -> Callable[[], None]:
+        self.noted.append(arrival)
+        return lambda: self.written.append(arrival.call_id)
 
 
 def arrival() -> ev.CallArrived:
@@ -413,41 +412,41 @@ def arrival() -> ev.CallArrived:
     )
 
 
-async def test_a_call_is_offered_only_once_its_record_is_written() -> None:
+async def test_an_offer_does_not_wait_for_the_database_and_the_arrival_is_journaled() -> None:
     """Killed after an offer, the service may restart after the call is over:
-    then its record is all that says it happened, so it must exist first."""
-    o, dialer, records = slow_database_desk(wait_s=30.0)
+    then nothing but its arrival says it happened. The journal keeps it, at
+    once, until the record is written; the offer waits for neither."""
+    dialer, records, journal = FakeDialer(), SlowDatabase(), FakeJournal()
+    o = Orchestrator(
+        agents=[ALICE],
+        rules=RoutingRules(queues=[sales()]),
+        dialers={PBX: dialer},
+        records=records,
+        pops=fake_pop,
+        notifier=FakeNotifier(),
+        journal=journal,
+    )
     o.start()
     try:
         await o.set_agent_state(ALICE.agent_id, AgentState.READY)
         o.handle(arrival())
-        for _ in range(20):
-            await asyncio.sleep(0.01)
-        assert dialer.originates == []  # the record is not written yet
-        records.let_through.set()
+        (noted,) = journal.noted
+        assert (noted.pbx, noted.linkedid, noted.queue) == (PBX, "pbx1-1.0", "sales")
+        assert noted.caller_number == "+14155550002"
 
         async def offered() -> bool:
             return len(dialer.originates) == 1
 
-        await eventually(offered, "the call offered once its record is written")
-        assert records.named("call_enqueued")
-    finally:
+        await eventually(offered, "the call offered with its record still unwritten")
+        assert dialer.originates[0]["call_id"] == noted.call_id
+        assert records.named("call_enqueued") == [] and journal.written == []
         records.let_through.set()
-        await o.stop()
 
+        async def written() -> bool:
+            return journal.written == [noted.call_id]
 
-async def test_a_database_that_does_not_answer_delays_an_offer_only_briefly() -> None:
-    o, dialer, records = slow_database_desk(wait_s=0.05)
-    o.start()
-    try:
-        await o.set_agent_state(ALICE.agent_id, AgentState.READY)
-        o.handle(arrival())
-
-        async def offered() -> bool:
-            return len(dialer.originates) == 1
-
-        await eventually(offered, "the call offered with its record still queued")
-        assert records.named("call_enqueued") == []
+        await eventually(written, "the journal told once the record is written")
+        assert len(records.named("call_enqueued")) == 1
     finally:
         records.let_through.set()
         await o.stop()
