@@ -20,7 +20,7 @@ A segment is locked (``flock``) while its process has it open, and the kernel
 lets go of the lock when that process dies, however it dies. So the next start
 (``left_behind``) takes exactly the segments of processes that are gone, even
 with another node's live ones in the same directory, and writes their
-arrivals (``callcenter.db.records.CallRecorder.arrival_recovered``, which skips
+arrivals (``callcenter.db.records.CallRecorder.arrivals_recovered``, which skips
 what is recorded already). A call so recovered is an open record like any
 other left by an earlier run: matched against the PBX on resync, and closed
 with a reason when it is not there any more.

@@ -144,6 +144,12 @@ _RECORD_OF_CALL = select(_RECORDS.c.id).where(
         & _RECORDS.c.ended_at.is_(None),
     )
 )
+#: a record of the same PBX call begun near a time (``arrivals_recovered``)
+_SAME_CALL_NEAR = select(_RECORDS.c.id).where(
+    _RECORDS.c.pbx == bindparam("p_pbx"),
+    _RECORDS.c.linkedid == bindparam("p_linkedid"),
+    _RECORDS.c.enqueued_at.between(bindparam("p_from"), bindparam("p_until")),
+)
 _NEW_RECORD = insert(_RECORDS)
 _LEG = select(_OFFERS.c.id).where(_OFFERS.c.leg_id == bindparam("p_leg"))
 _NEW_LEG = insert(_OFFERS)
@@ -271,10 +277,18 @@ class CallRecorder:
         added = 0
         async with self._transaction() as connection:
             for arrival in arrivals:
-                near = CallRecord.enqueued_at.between(
-                    arrival.enqueued_at - RECOVERY_WINDOW, arrival.enqueued_at + RECOVERY_WINDOW
-                )
-                if await _recorded_as(connection, arrival, CallRecord.ended_at.is_(None) | near):
+                call = {
+                    "p_call": arrival.call_id,
+                    "p_pbx": arrival.pbx,
+                    "p_linkedid": arrival.linkedid,
+                }
+                near = {
+                    "p_from": arrival.enqueued_at - RECOVERY_WINDOW,
+                    "p_until": arrival.enqueued_at + RECOVERY_WINDOW,
+                }
+                if await connection.scalar(_RECORD_OF_CALL, call) is not None:
+                    continue
+                if await connection.scalar(_SAME_CALL_NEAR, call | near) is not None:
                     continue
                 await _insert_record(connection, arrival, None)
                 added += 1
@@ -681,21 +695,6 @@ async def call_events(sessions: Sessions, call_id: str) -> list[CallEventView]:
     async with sessions() as session:
         rows = (await session.scalars(query)).all()
     return [CallEventView(r.id, r.call_id, r.at, r.kind, json.loads(r.detail)) for r in rows]
-
-
-async def _recorded_as(connection: AsyncConnection, arrival: Arrival, same_call: Any) -> str | None:
-    """The id of the record that is already this arrival's: the call's own id,
-    or a record of the same PBX call (Linkedid) for which ``same_call`` holds."""
-    return await connection.scalar(
-        select(CallRecord.id).where(
-            or_(
-                CallRecord.id == arrival.call_id,
-                (CallRecord.pbx == arrival.pbx)
-                & (CallRecord.linkedid == arrival.linkedid)
-                & same_call,
-            )
-        )
-    )
 
 
 async def _insert_record(
